@@ -1,0 +1,115 @@
+/**
+ * Configuration: one typed object, read from the environment (and .env through
+ * dotenv), validated at start-up. A bad value throws a {@link ConfigError} that names
+ * the variable. {@link CONFIG_VARIABLES} is the single source of the README's table.
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Variable<T> {
+  /** Environment variable name. */
+  name: string;
+  /** The default, as it would be written in the environment; undefined = unset. */
+  default: string | undefined;
+  /** One line for the README. */
+  doc: string;
+  /** Whether the value is a secret (never logged). */
+  secret?: boolean;
+  parse(raw: string | undefined): T;
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+function variable<T>(name: string, def: string, doc: string, parse: Parser<T>): Variable<T>;
+function variable<T>(name: string, def: undefined, doc: string, parse: Parser<T>, secret?: boolean): Variable<T | undefined>;
+function variable<T>(name: string, def: string | undefined, doc: string, parse: Parser<T>, secret = false): Variable<T | undefined> {
+  return {
+    name,
+    default: def,
+    doc,
+    secret,
+    parse(raw) {
+      const value = raw === undefined || raw.trim() === '' ? def : raw.trim();
+      return value === undefined ? undefined : parse(value, name);
+    },
+  };
+}
+
+const int = (min: number, max: number): Parser<number> => (raw, name) => {
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+};
+
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
+  if (!(values as string[]).includes(raw)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as T;
+};
+
+const text = (maxLength: number): Parser<string> => (raw, name) => {
+  if (raw.length > maxLength) throw new ConfigError(name, `must be at most ${maxLength} characters`);
+  if (/[\s\u0000-\u001f]/.test(raw)) throw new ConfigError(name, 'must not contain whitespace or control characters');
+  return raw;
+};
+
+const anyText: Parser<string> = (raw) => raw;
+
+const origins: Parser<string[]> = (raw, name) =>
+  raw.split(',').map((s) => s.trim()).filter(Boolean).map((origin) => {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError(name, `not an origin: ${JSON.stringify(origin)}`);
+    }
+    if (url.origin !== origin.replace(/\/$/, '')) throw new ConfigError(name, `not a bare origin (scheme://host[:port]): ${JSON.stringify(origin)}`);
+    return url.origin;
+  });
+
+const MINUTE = 60;
+const DAY = 24 * 60 * MINUTE;
+
+/** Every variable keygate reads, with its default and meaning. */
+export const CONFIG_VARIABLES = {
+  nodeEnv: variable('NODE_ENV', 'development', 'With `production`, a missing USER_API_KEY/USER_API_SECRET is fatal.', anyText),
+  host: variable('HOST', '127.0.0.1', 'Interface to listen on (`0.0.0.0` for all).', text(255)),
+  port: variable('PORT', '3001', 'TCP port (0 picks a free one).', int(0, 65535)),
+  userApiKey: variable('USER_API_KEY', undefined, 'The API key placed in every UserAuth (`npm run keygen` makes a pair).', text(256)),
+  userApiSecret: variable('USER_API_SECRET', undefined, 'The API secret, multibase base32 (`b...`); signs UserAuth.sig. Secret.', text(1024), true),
+  dataDir: variable('DATA_DIR', './data', 'Where the SQLite store and the dev key pair live.', anyText),
+  issuer: variable('ISSUER', 'keygate', 'The `iss` claim of every token.', text(512)),
+  tokenTtl: variable('TOKEN_TTL', '3600', 'Access token lifetime in seconds; also the UserAuth `msg` expiry.', int(30, 30 * DAY)),
+  handshakeTimeoutMs: variable('HANDSHAKE_TIMEOUT_MS', '10000', 'Limit: the whole websocket handshake, from connect to token.', int(100, 10 * MINUTE * 1000)),
+  challengeTtlMs: variable('CHALLENGE_TTL_MS', '30000', 'Limit: how long a challenge may be answered.', int(100, 10 * MINUTE * 1000)),
+  allowedOrigins: variable('ALLOWED_ORIGINS', '', 'Comma-separated exact origins allowed (websocket Origin, CORS); empty allows any.', origins),
+  wsMaxPayload: variable('WS_MAX_PAYLOAD', '4096', 'Limit: largest websocket message in bytes.', int(256, 1024 * 1024)),
+  wsMaxSockets: variable('WS_MAX_SOCKETS', '10000', 'Limit: concurrent open /ws/userauth sockets; past it the upgrade gets 503.', int(1, 1_000_000)),
+  maxConnections: variable('MAX_CONNECTIONS', '20000', 'Limit: concurrent TCP connections to the server.', int(1, 1_000_000)),
+  headersTimeoutMs: variable('HEADERS_TIMEOUT_MS', '10000', 'Limit: time for a client to send its request headers (kills idle half-open connections).', int(100, 10 * MINUTE * 1000)),
+  logLevel: variable('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+} as const;
+
+type Vars = typeof CONFIG_VARIABLES;
+
+/** The validated configuration. */
+export type Config = { readonly [K in keyof Vars]: ReturnType<Vars[K]['parse']> };
+
+/** Reads and validates the configuration from an environment (default `process.env`). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONFIG_VARIABLES)) {
+    out[key] = spec.parse(env[spec.name]);
+  }
+  return out as Config;
+}
+
+/** The names of the variables that hold secrets, for log redaction and tests. */
+export const SECRET_VARIABLES = Object.values(CONFIG_VARIABLES)
+  .filter((v: Variable<unknown>) => v.secret)
+  .map((v) => v.name);

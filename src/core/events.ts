@@ -1,0 +1,43 @@
+/**
+ * Typed events of the provisioning core. Audit logs, metrics and webhooks hang off
+ * these; emitting never blocks or fails a login.
+ */
+import Emittery from 'emittery';
+import type { ErrorCode } from '../errors.js';
+
+/** How a principal proved who it is. */
+export type AuthMethod = 'keypair' | 'password';
+
+export interface GrantIssuedEvent {
+  method: AuthMethod;
+  /** The token's subject. */
+  sub: string;
+  jti: string;
+  kid: string;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+  scope: string | undefined;
+}
+
+export interface LoginRefusedEvent {
+  method: AuthMethod;
+  code: ErrorCode;
+  /** Human text of the refusal (never a secret). */
+  reason: string;
+  /** The subject that tried, when known (a public key string or user id). */
+  subject?: string;
+  /** The client address, when the front door knows it. */
+  address?: string;
+}
+
+/** Every event the core emits, by name. */
+export interface CoreEvents {
+  'grant.issued': GrantIssuedEvent;
+  'login.refused': LoginRefusedEvent;
+}
+
+export type CoreEmitter = Emittery<CoreEvents>;
+
+export function createEmitter(): CoreEmitter {
+  return new Emittery<CoreEvents>();
+}

@@ -1,0 +1,126 @@
+/**
+ * The keypair login, free of sockets: public key -> challenge -> signature -> grant.
+ * One instance per connection; its challenge is bound to it and usable once.
+ */
+import { randomBytes } from 'node:crypto';
+import { AuthError, asAuthError } from '../errors.js';
+import type { CoreEmitter } from './events.js';
+import { parsePublicKey, SIGNATURE_LENGTH, verifySignature, type PublicIdentity } from './identity.js';
+import { grantScope, type Grant, type Provisioner } from './provision.js';
+
+/** Bytes of CSPRNG output in every challenge. */
+export const CHALLENGE_BYTES = 32;
+
+export interface KeypairLoginOptions {
+  provisioner: Provisioner;
+  events: CoreEmitter;
+  challengeTtlMs: number;
+  /** The client address, for refusal events. */
+  address?: string;
+  now?: () => number;
+  onEventError?: (err: unknown) => void;
+}
+
+type State =
+  | { step: 'awaiting-pubkey' }
+  | { step: 'awaiting-signature'; identity: PublicIdentity; challenge: Buffer; expiresAt: number; scope: string | undefined }
+  | { step: 'finished' };
+
+/** Reads a signature sent as Buffer JSON ({type:'Buffer', data:[...]}) or a plain byte array. */
+export function readSignatureBytes(sig: unknown): Uint8Array {
+  const data = sig !== null && typeof sig === 'object' && !Array.isArray(sig) && (sig as { type?: unknown }).type === 'Buffer'
+    ? (sig as { data?: unknown }).data
+    : sig;
+  if (!Array.isArray(data)) {
+    throw new AuthError('invalid_signature', 'sig must be Buffer JSON: {"type":"Buffer","data":[...64 bytes...]}.');
+  }
+  if (data.length !== SIGNATURE_LENGTH) {
+    throw new AuthError('invalid_signature', `sig must be ${SIGNATURE_LENGTH} bytes, got ${data.length}.`);
+  }
+  if (!data.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+    throw new AuthError('invalid_signature', 'sig bytes must be integers from 0 to 255.');
+  }
+  return Uint8Array.from(data as number[]);
+}
+
+export class KeypairLogin {
+  private state: State = { step: 'awaiting-pubkey' };
+  private readonly now: () => number;
+
+  constructor(private readonly options: KeypairLoginOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get finished(): boolean {
+    return this.state.step === 'finished';
+  }
+
+  /** Step 1: a public key string in, challenge bytes out. */
+  challenge(pubkey: unknown, scope?: unknown): Buffer {
+    return this.guard(() => {
+      if (this.state.step !== 'awaiting-pubkey') {
+        throw new AuthError('unexpected_message', 'A token was already requested on this connection; open a new one.');
+      }
+      const identity = parsePublicKey(pubkey);
+      if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_scope', 'scope must be a string.');
+      grantScope({ method: 'keypair', id: identity.id }, scope);
+      const challenge = randomBytes(CHALLENGE_BYTES);
+      this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, scope };
+      return challenge;
+    });
+  }
+
+  /** Step 2: the signature of the challenge in, a grant out. The challenge is spent either way. */
+  async answer(sig: unknown): Promise<Grant> {
+    const state = this.state;
+    return this.guardAsync(async () => {
+      if (state.step !== 'awaiting-signature') {
+        throw new AuthError('unexpected_message', state.step === 'awaiting-pubkey'
+          ? 'Send {"type":"token","pubkey":...} first; there is no challenge to sign yet.'
+          : 'This handshake is finished; open a new connection.');
+      }
+      this.state = { step: 'finished' };
+      if (this.now() > state.expiresAt) throw new AuthError('challenge_expired');
+      const signature = readSignatureBytes(sig);
+      if (!verifySignature(state.identity, state.challenge, signature)) {
+        throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
+      }
+      return this.options.provisioner.issue({ method: 'keypair', id: state.identity.id }, { scope: state.scope });
+    }, state.step === 'awaiting-signature' ? state.identity.id : undefined);
+  }
+
+  /** Ends the login from outside (timeout, closed socket); a refusal is recorded if it was under way. */
+  abandon(error: AuthError): void {
+    if (this.state.step === 'finished') return;
+    const subject = this.state.step === 'awaiting-signature' ? this.state.identity.id : undefined;
+    this.state = { step: 'finished' };
+    this.refused(error, subject);
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.state = { step: 'finished' };
+      this.refused(asAuthError(err));
+      throw err;
+    }
+  }
+
+  private async guardAsync<T>(fn: () => Promise<T>, subject?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.state = { step: 'finished' };
+      this.refused(asAuthError(err), subject);
+      throw err;
+    }
+  }
+
+  private refused(error: AuthError, subject?: string): void {
+    const { events, address, onEventError } = this.options;
+    events
+      .emit('login.refused', { method: 'keypair', code: error.code, reason: error.message, subject, address })
+      .catch((err: unknown) => onEventError?.(err));
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The provisioning core: an authenticated principal in, a grant out. Every front door
+ * (websocket keypair login, HTTP password login, refresh) issues tokens only here.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { AuthError } from '../errors.js';
+import { createApiSig } from './api-sig.js';
+import type { AuthMethod, CoreEmitter } from './events.js';
+import type { KeyRing } from './signing-keys.js';
+
+/** Someone whose identity a front door has proven. */
+export interface Principal {
+  method: AuthMethod;
+  /** The subject: a public key string (keypair) or a user id (password). */
+  id: string;
+  /** Scopes this principal may be granted; none for keypair identities. */
+  roles?: readonly string[];
+}
+
+/** The Hub's UserAuth, as `Client.withUserAuth` consumes it. */
+export interface UserAuth {
+  /** USER_API_KEY. */
+  key: string;
+  /** createAPISig(secret, new Date(msg)).sig */
+  sig: string;
+  /** The grant's expiry, ISO 8601: the client refreshes when it has passed. */
+  msg: string;
+  /** The JWT. */
+  token: string;
+}
+
+/** The claims of every token keygate signs. */
+export interface TokenClaims {
+  iss: string;
+  sub: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  /** RFC 8176 method: 'pop' (proof of possession of a key) or 'pwd'. */
+  amr: ['pop'] | ['pwd'];
+  scope?: string;
+  /** The login session (refresh chain) the token belongs to, if any. */
+  sid?: string;
+}
+
+export interface Grant {
+  userAuth: UserAuth;
+  claims: TokenClaims;
+  kid: string;
+  expiresAt: Date;
+}
+
+export interface IssueOptions {
+  /** Space-separated scopes requested; each must be among the principal's roles. */
+  scope?: string;
+  /** Session id to embed as `sid`. */
+  sid?: string;
+}
+
+export interface ProvisionerOptions {
+  keys: KeyRing;
+  events: CoreEmitter;
+  apiKey: string;
+  apiSecret: Uint8Array;
+  issuer: string;
+  /** Token lifetime in seconds. */
+  tokenTtl: number;
+  now?: () => number;
+  onEventError?: (err: unknown) => void;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+
+/** Splits and checks a requested scope against what the principal may have. */
+export function grantScope(principal: Principal, requested: string | undefined): string | undefined {
+  const allowed = principal.roles ?? [];
+  if (requested === undefined) return allowed.length > 0 ? allowed.join(' ') : undefined;
+  const wanted = requested.split(' ').filter(Boolean);
+  if (requested.length > 1024 || wanted.length === 0 || !wanted.every((s) => SCOPE_TOKEN.test(s))) {
+    throw new AuthError('invalid_scope', 'scope must be space-separated tokens of printable ASCII.');
+  }
+  const refused = wanted.filter((s) => !allowed.includes(s));
+  if (refused.length > 0) throw new AuthError('invalid_scope', `Scope not allowed: ${refused.join(' ')}.`);
+  return [...new Set(wanted)].join(' ');
+}
+
+export class Provisioner {
+  private readonly now: () => number;
+
+  constructor(private readonly options: ProvisionerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Issues a signed token and its UserAuth for a proven principal. */
+  async issue(principal: Principal, options: IssueOptions = {}): Promise<Grant> {
+    const { keys, apiKey, apiSecret, issuer, tokenTtl, events } = this.options;
+    const scope = grantScope(principal, options.scope);
+    const iat = Math.floor(this.now() / 1000);
+    const claims: TokenClaims = {
+      iss: issuer,
+      sub: principal.id,
+      iat,
+      exp: iat + tokenTtl,
+      jti: randomUUID(),
+      amr: principal.method === 'keypair' ? ['pop'] : ['pwd'],
+      ...(scope === undefined ? {} : { scope }),
+      ...(options.sid === undefined ? {} : { sid: options.sid }),
+    };
+    const { kid, privateKey } = keys.current();
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid })
+      .sign(privateKey);
+    const expiresAt = new Date(claims.exp * 1000);
+    const { sig, msg } = createApiSig(apiSecret, expiresAt);
+    events
+      .emit('grant.issued', { method: principal.method, sub: claims.sub, jti: claims.jti, kid, exp: claims.exp, scope })
+      .catch((err: unknown) => this.options.onEventError?.(err));
+    return { userAuth: { key: apiKey, sig, msg, token }, claims, kid, expiresAt };
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The HTTP and websocket server: Koa for routes, koa-websocket for /ws/userauth,
+ * both on one node:http server whose own limits stop idle and half-open connections.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import Router from 'koa-router';
+import websockify from 'koa-websocket';
+import type WebSocket from 'ws';
+import type { Config } from '../config.js';
+import type { Core } from '../core/index.js';
+import type { Logger } from '../log.js';
+import { errorHandler } from './http/errors.js';
+import { securityHeaders } from './http/headers.js';
+import { jwksRoute } from './http/jwks.js';
+import { verifyUpgrade } from './ws/upgrade.js';
+import { userAuthSocket } from './ws/userauth.js';
+
+export interface RunningServer {
+  readonly server: Server;
+  /** The port actually bound (useful with PORT=0). */
+  readonly port: number;
+  /** http://host:port */
+  readonly url: string;
+  /** ws://host:port */
+  readonly wsUrl: string;
+  /** Stops accepting, closes open sockets, and resolves when the port is free. */
+  close(): Promise<void>;
+}
+
+export function createApp(core: Core, config: Config, log: Logger) {
+  const app = websockify(new Koa());
+
+  const http = new Router();
+  http.get('/.well-known/jwks.json', jwksRoute(core));
+  app.use(errorHandler(log));
+  app.use(securityHeaders);
+  app.use(http.routes());
+  app.use(http.allowedMethods());
+
+  const ws = new Router();
+  ws.get('/ws/userauth', userAuthSocket(core, config, log));
+  app.ws.use(ws.routes() as unknown as Koa.Middleware);
+  return app;
+}
+
+export async function startServer(core: Core, config: Config, log: Logger): Promise<RunningServer> {
+  const app = createApp(core, config, log);
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: Math.max(config.headersTimeoutMs, 30_000),
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+      keepAliveTimeout: 5000,
+    },
+    app.callback(),
+  );
+  server.maxConnections = config.maxConnections;
+  app.ws.listen({
+    server,
+    maxPayload: config.wsMaxPayload,
+    perMessageDeflate: false,
+    verifyClient: verifyUpgrade(() => app.ws.server, config.wsMaxSockets),
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log.info({ host: config.host, port }, 'keygate listening');
+
+  return {
+    server,
+    port,
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}`,
+    async close() {
+      const wss = app.ws.server;
+      for (const socket of wss?.clients ?? []) (socket as WebSocket).terminate();
+      await new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * WS /ws/userauth: the Textile challenge handshake, wire-compatible with the Hub
+ * browser example. A thin front door: it turns frames into calls of the core's
+ * KeypairLogin and results into frames, and it owns the socket's timers.
+ */
+import type { ParameterizedContext } from 'koa';
+import WebSocket, { type RawData } from 'ws';
+import type { Config } from '../../config.js';
+import type { Core } from '../../core/index.js';
+import type { KeypairLogin } from '../../core/keypair-login.js';
+import { AuthError, asAuthError, renderSocketError, WS_CLOSE } from '../../errors.js';
+import type { Logger } from '../../log.js';
+
+/** After we send a close frame, how long a peer gets to answer before the socket is destroyed. */
+export const CLOSE_GRACE_MS = 2000;
+
+type Incoming = { type: 'token'; pubkey: unknown; scope?: unknown } | { type: 'challenge'; sig: unknown };
+
+function parseMessage(data: RawData, isBinary: boolean): Incoming {
+  if (isBinary) throw new AuthError('unsupported_message');
+  let message: unknown;
+  try {
+    message = JSON.parse(data.toString());
+  } catch {
+    throw new AuthError('invalid_message', 'The message is not valid JSON.');
+  }
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+    throw new AuthError('invalid_message', 'The message must be a JSON object with a "type".');
+  }
+  const { type } = message as { type?: unknown };
+  if (type !== 'token' && type !== 'challenge') {
+    throw new AuthError('invalid_message', `Unknown message type ${JSON.stringify(type) ?? 'undefined'}: expected "token" or "challenge".`);
+  }
+  return message as Incoming;
+}
+
+/** Errors that ws raises itself (then closes with these codes) and what the client is told. */
+function protocolError(code: number, config: Config): AuthError | undefined {
+  if (code === WS_CLOSE.tooBig) return new AuthError('payload_too_large', `Messages are limited to ${config.wsMaxPayload} bytes.`);
+  if (code === 1007) return new AuthError('invalid_message', 'The message is not valid UTF-8.');
+  if (code === 1002) return new AuthError('invalid_message', 'WebSocket protocol error.');
+  return undefined;
+}
+
+class UserAuthSession {
+  private closed = false;
+  private readonly timer: NodeJS.Timeout;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly login: KeypairLogin,
+    private readonly config: Config,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.timer = setTimeout(() => this.fail(new AuthError('handshake_timeout', `The handshake must finish within ${config.handshakeTimeoutMs} ms.`)), config.handshakeTimeoutMs);
+    this.reportProtocolErrors();
+    socket.on('message', this.onMessage);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+  }
+
+  /**
+   * ws answers an oversized or malformed frame by calling close(code) itself, before it
+   * emits 'error'. Wrapping close lets the client still read a Textile error message first.
+   */
+  private reportProtocolErrors(): void {
+    const socket = this.socket;
+    const close = socket.close.bind(socket);
+    socket.close = (code?: number, reason?: string | Buffer) => {
+      const error = !this.closed && code !== undefined ? protocolError(code, this.config) : undefined;
+      if (error) {
+        this.closed = true;
+        this.login.abandon(error);
+        const { message } = renderSocketError(error);
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+        this.armGrace();
+        return close(code, error.code);
+      }
+      return close(code, reason);
+    };
+  }
+
+  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
+    if (this.closed) return;
+    let message: Incoming;
+    try {
+      message = parseMessage(data, isBinary);
+    } catch (err) {
+      this.login.abandon(asAuthError(err));
+      return this.fail(err);
+    }
+    if (message.type === 'token') return this.sendChallenge(message.pubkey, message.scope);
+    void this.sendToken(message.sig);
+  };
+
+  private sendChallenge(pubkey: unknown, scope: unknown): void {
+    try {
+      const challenge = this.login.challenge(pubkey, scope);
+      this.send({ type: 'challenge', value: challenge.toJSON() });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async sendToken(sig: unknown): Promise<void> {
+    try {
+      const grant = await this.login.answer(sig);
+      if (this.closed) return;
+      this.send({ type: 'token', value: grant.userAuth });
+      this.finish(WS_CLOSE.normal, 'done');
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private send(message: unknown): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  /** Sends the error message and closes with its code. */
+  fail(err: unknown): void {
+    if (this.closed) return;
+    const error = asAuthError(err);
+    if (error.status >= 500) this.log.error({ err: error.cause ?? error }, 'userauth handshake failed');
+    this.login.abandon(error);
+    const { message, closeCode, closeReason } = renderSocketError(error);
+    this.send(message);
+    this.finish(closeCode, closeReason);
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close(code, reason);
+    }
+    this.armGrace();
+  }
+
+  private armGrace(): void {
+    this.graceTimer ??= setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
+  }
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.graceTimer);
+    this.login.abandon(new AuthError('invalid_request', 'The client closed the connection before the handshake finished.'));
+    this.socket.off('message', this.onMessage);
+    this.socket.off('close', this.onClose);
+    this.socket.off('error', this.onError);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.log.debug({ err }, 'userauth socket error');
+  };
+}
+
+/** The koa-websocket middleware for /ws/userauth. */
+export function userAuthSocket(core: Core, config: Config, log: Logger) {
+  const allowed = new Set(config.allowedOrigins);
+  return function userAuthHandshake(ctx: ParameterizedContext): void {
+    const { websocket } = ctx as ParameterizedContext & { websocket: WebSocket };
+    const login = core.keypairLogin(ctx.ip);
+    const session = new UserAuthSession(websocket, login, config, log);
+    const origin = ctx.get('origin');
+    if (allowed.size > 0 && origin !== '' && !allowed.has(origin)) {
+      session.fail(new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`));
+    }
+  };
+}

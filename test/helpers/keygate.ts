@@ -1,0 +1,49 @@
+/** Starts a real keygate on port 0 with a fresh data dir, capturing its log lines. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { startKeygate, type Keygate } from '../../src/keygate.js';
+import { createLogger } from '../../src/log.js';
+
+/** A fixed API pair for tests (made with `npm run keygen`). */
+export const TEST_API_KEY = 'bkduiufahqofinobxnq33wiemtu';
+export const TEST_API_SECRET = 'bpoccmovlduubyrzewhc3njmsf55zssqmuximulbm5absz33j5xba';
+
+export interface TestKeygate extends Keygate {
+  logLines: string[];
+  dataDir: string;
+  /** Closes the server; removes the data dir unless keepData. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export function tempDir(prefix = 'keygate-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startTestKeygate(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestKeygate> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    USER_API_KEY: TEST_API_KEY,
+    USER_API_SECRET: TEST_API_SECRET,
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+  const logLines: string[] = [];
+  const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
+  const keygate = await startKeygate(config, log);
+  let stopped = false;
+  return Object.assign(keygate, {
+    logLines,
+    dataDir,
+    async stop(options: { keepData?: boolean } = {}) {
+      if (!stopped) {
+        stopped = true;
+        await keygate.close();
+      }
+      if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
