@@ -44,6 +44,8 @@ function protocolError(code: number, config: Config): AuthError | undefined {
 
 class UserAuthSession {
   private closed = false;
+  /** A valid-looking answer is being turned into a grant; later frames are ignored. */
+  private answering = false;
   private readonly timer: NodeJS.Timeout;
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
@@ -84,7 +86,7 @@ class UserAuthSession {
   }
 
   private readonly onMessage = (data: RawData, isBinary: boolean): void => {
-    if (this.closed) return;
+    if (this.closed || this.answering) return;
     let message: Incoming;
     try {
       message = parseMessage(data, isBinary);
@@ -106,6 +108,7 @@ class UserAuthSession {
   }
 
   private async sendToken(sig: unknown): Promise<void> {
+    this.answering = true;
     try {
       const grant = await this.login.answer(sig);
       if (this.closed) return;
