@@ -278,8 +278,8 @@ describe('WS /ws/userauth: connections, origins and clean-up', () => {
       }
       await Promise.all(runs);
       await new Promise((r) => setTimeout(r, 600));
-      const wss = (kg.server.listeners('upgrade').length);
-      expect(wss, 'one upgrade listener').to.equal(1);
+      expect(kg.openSockets(), 'no open sockets').to.equal(0);
+      expect(kg.server.listenerCount('upgrade'), 'one upgrade listener').to.equal(1);
       expect(timers(), 'timers back to baseline').to.be.at.most(baseline);
     } finally {
       await kg.stop();

@@ -25,6 +25,8 @@ export interface RunningServer {
   readonly url: string;
   /** ws://host:port */
   readonly wsUrl: string;
+  /** How many /ws/userauth sockets are open now. */
+  openSockets(): number;
   /** Stops accepting, closes open sockets, and resolves when the port is free. */
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
     port,
     url: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}`,
+    openSockets: () => app.ws.server?.clients.size ?? 0,
     async close() {
       const wss = app.ws.server;
       for (const socket of wss?.clients ?? []) (socket as WebSocket).terminate();
