@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthError } from '../errors.js';
-import type { SigningKeyRecord, Store } from './types.js';
+import type { ConsumeResult, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store, UserRecord } from './types.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
 const MIGRATIONS: string[] = [
@@ -13,22 +13,79 @@ const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      retired_at INTEGER
    )`,
+  `CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     username TEXT NOT NULL UNIQUE,
+     password_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     roles TEXT NOT NULL DEFAULT '[]'
+   );
+   CREATE TABLE sessions (
+     sid TEXT PRIMARY KEY,
+     sub TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   CREATE INDEX sessions_sub ON sessions (sub);
+   CREATE TABLE refresh_tokens (
+     hash TEXT PRIMARY KEY,
+     sid TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER
+   );
+   CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+   CREATE TABLE revoked_tokens (
+     jti TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE TABLE revoked_subjects (
+     sub TEXT PRIMARY KEY,
+     revoked_at INTEGER NOT NULL
+   );`,
 ];
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
 }
 
-interface SigningKeyRow {
-  kid: string;
-  private_pem: string;
-  created_at: number;
-  retired_at: number | null;
-}
+type Row = Record<string, unknown>;
+
+const toKey = (r: Row): SigningKeyRecord => ({
+  kid: r.kid as string,
+  privatePem: r.private_pem as string,
+  createdAt: r.created_at as number,
+  retiredAt: r.retired_at as number | null,
+});
+const toUser = (r: Row): UserRecord => ({
+  id: r.id as string,
+  username: r.username as string,
+  passwordHash: r.password_hash as string,
+  createdAt: r.created_at as number,
+  disabled: r.disabled === 1,
+  roles: JSON.parse(r.roles as string) as string[],
+});
+const toSession = (r: Row): SessionRecord => ({
+  sid: r.sid as string,
+  sub: r.sub as string,
+  createdAt: r.created_at as number,
+  expiresAt: r.expires_at as number,
+  revokedAt: r.revoked_at as number | null,
+});
+const toRefresh = (r: Row): RefreshTokenRecord => ({
+  hash: r.hash as string,
+  sid: r.sid as string,
+  createdAt: r.created_at as number,
+  expiresAt: r.expires_at as number,
+  usedAt: r.used_at as number | null,
+});
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating if needed) `keygate.db` in `dir`, or an in-memory database for ':memory:'. */
   constructor(dir: string) {
@@ -42,7 +99,6 @@ export class SqliteStore implements Store {
     // FULL: a committed write survives power loss, not just a crash of the process.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
     this.migrate();
   }
 
@@ -56,38 +112,147 @@ export class SqliteStore implements Store {
     })();
   }
 
-  private write<T>(fn: () => T): T {
+  /** Prepared statements, cached by their SQL. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  private insert(text: string, ...params: unknown[]): void {
     try {
-      return fn();
+      this.sql(text).run(...params);
     } catch (err) {
       if (isUniqueViolation(err)) throw new AuthError('duplicate_entity', undefined, { cause: err });
       throw err;
     }
   }
 
+  private get(text: string, ...params: unknown[]): Row | undefined {
+    return this.sql(text).get(...params) as Row | undefined;
+  }
+
+  private all(text: string, ...params: unknown[]): Row[] {
+    return this.sql(text).all(...params) as Row[];
+  }
+
+  private changes(text: string, ...params: unknown[]): number {
+    return this.sql(text).run(...params).changes;
+  }
+
   async addSigningKey(r: SigningKeyRecord): Promise<void> {
-    this.write(() =>
-      this.db
-        .prepare('INSERT INTO signing_keys (kid, private_pem, created_at, retired_at) VALUES (?, ?, ?, ?)')
-        .run(r.kid, r.privatePem, r.createdAt, r.retiredAt),
-    );
+    this.insert('INSERT INTO signing_keys (kid, private_pem, created_at, retired_at) VALUES (?, ?, ?, ?)', r.kid, r.privatePem, r.createdAt, r.retiredAt);
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid').all() as SigningKeyRow[];
-    return rows.map((r) => ({ kid: r.kid, privatePem: r.private_pem, createdAt: r.created_at, retiredAt: r.retired_at }));
+    return this.all('SELECT * FROM signing_keys ORDER BY created_at, kid').map(toKey);
   }
 
   async retireSigningKey(kid: string, at: number): Promise<boolean> {
-    return this.db.prepare('UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL').run(at, kid).changes > 0
-      || this.db.prepare('SELECT 1 FROM signing_keys WHERE kid = ?').get(kid) !== undefined;
+    this.changes('UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL', at, kid);
+    return this.get('SELECT 1 FROM signing_keys WHERE kid = ?', kid) !== undefined;
   }
 
   async deleteSigningKey(kid: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM signing_keys WHERE kid = ?').run(kid).changes > 0;
+    return this.changes('DELETE FROM signing_keys WHERE kid = ?', kid) > 0;
+  }
+
+  async createUser(u: UserRecord): Promise<void> {
+    this.insert(
+      'INSERT INTO users (id, username, password_hash, created_at, disabled, roles) VALUES (?, ?, ?, ?, ?, ?)',
+      u.id, u.username, u.passwordHash, u.createdAt, u.disabled ? 1 : 0, JSON.stringify(u.roles),
+    );
+  }
+
+  async getUserById(id: string): Promise<UserRecord | undefined> {
+    const row = this.get('SELECT * FROM users WHERE id = ?', id);
+    return row && toUser(row);
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | undefined> {
+    const row = this.get('SELECT * FROM users WHERE username = ?', username);
+    return row && toUser(row);
+  }
+
+  async updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'disabled' | 'roles'>>): Promise<boolean> {
+    const user = await this.getUserById(id);
+    if (!user) return false;
+    const next = { ...user, ...patch };
+    this.changes('UPDATE users SET password_hash = ?, disabled = ?, roles = ? WHERE id = ?',
+      next.passwordHash, next.disabled ? 1 : 0, JSON.stringify(next.roles), id);
+    return true;
+  }
+
+  async listUsers({ offset, limit }: { offset: number; limit: number }): Promise<UserRecord[]> {
+    return this.all('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?', limit, offset).map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    return this.get('SELECT count(*) AS n FROM users')!.n as number;
+  }
+
+  async createSession(s: SessionRecord): Promise<void> {
+    this.insert('INSERT INTO sessions (sid, sub, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)', s.sid, s.sub, s.createdAt, s.expiresAt, s.revokedAt);
+  }
+
+  async getSession(sid: string): Promise<SessionRecord | undefined> {
+    const row = this.get('SELECT * FROM sessions WHERE sid = ?', sid);
+    return row && toSession(row);
+  }
+
+  async revokeSession(sid: string, at: number): Promise<boolean> {
+    this.changes('UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL', at, sid);
+    return this.get('SELECT 1 FROM sessions WHERE sid = ?', sid) !== undefined;
+  }
+
+  async revokeSessionsOfSubject(sub: string, at: number): Promise<number> {
+    return this.changes('UPDATE sessions SET revoked_at = ? WHERE sub = ? AND revoked_at IS NULL', at, sub);
+  }
+
+  async addRefreshToken(t: RefreshTokenRecord): Promise<void> {
+    this.insert('INSERT INTO refresh_tokens (hash, sid, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)', t.hash, t.sid, t.createdAt, t.expiresAt, t.usedAt);
+  }
+
+  async consumeRefreshToken(hash: string, at: number): Promise<ConsumeResult> {
+    // One statement: SQLite serialises writers, so exactly one caller sees a change.
+    const consumed = this.changes('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL', at, hash) > 0;
+    const row = this.get('SELECT * FROM refresh_tokens WHERE hash = ?', hash);
+    if (!row) return { outcome: 'unknown' };
+    return { outcome: consumed ? 'consumed' : 'reused', token: toRefresh(row) };
+  }
+
+  async revokeToken(jti: string, expiresAt: number): Promise<void> {
+    this.changes('INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING', jti, expiresAt);
+  }
+
+  async isTokenRevoked(jti: string): Promise<boolean> {
+    return this.get('SELECT 1 FROM revoked_tokens WHERE jti = ?', jti) !== undefined;
+  }
+
+  async revokeSubject(sub: string, at: number): Promise<void> {
+    this.changes(
+      'INSERT INTO revoked_subjects (sub, revoked_at) VALUES (?, ?) ON CONFLICT (sub) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)',
+      sub, at,
+    );
+  }
+
+  async subjectRevokedAt(sub: string): Promise<number | undefined> {
+    return this.get('SELECT revoked_at FROM revoked_subjects WHERE sub = ?', sub)?.revoked_at as number | undefined;
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    return this.db.transaction(() =>
+      this.changes('DELETE FROM refresh_tokens WHERE expires_at < ?', now)
+      + this.changes('DELETE FROM revoked_tokens WHERE expires_at < ?', now)
+      + this.changes('DELETE FROM sessions WHERE expires_at < ?', now),
+    )();
   }
 
   async close(): Promise<void> {
+    this.statements.clear();
     if (this.db.open) this.db.close();
   }
 }

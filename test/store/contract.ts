@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { AuthError } from '../../src/errors.js';
-import type { SigningKeyRecord, Store } from '../../src/store/types.js';
+import type { RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store, UserRecord } from '../../src/store/types.js';
 
 export type StoreFactory = () => Promise<Store> | Store;
 
@@ -14,6 +14,22 @@ const key = (kid: string, createdAt: number, retiredAt: number | null = null): S
   createdAt,
   retiredAt,
 });
+
+const user = (id: string, username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
+  id, username, passwordHash: `$argon2id$v=19$m=19456,t=2,p=1$${id}`, createdAt: 1000, disabled: false, roles: [], ...extra,
+});
+const session = (sid: string, sub: string, extra: Partial<SessionRecord> = {}): SessionRecord => ({
+  sid, sub, createdAt: 1000, expiresAt: 100_000, revokedAt: null, ...extra,
+});
+const refresh = (hash: string, sid: string, extra: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+  hash, sid, createdAt: 1000, expiresAt: 50_000, usedAt: null, ...extra,
+});
+
+async function expectDuplicate(promise: Promise<unknown>): Promise<void> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).to.be.instanceOf(AuthError);
+  expect((err as AuthError).code).to.equal('duplicate_entity');
+}
 
 export function storeContract(name: string, factory: StoreFactory): void {
   describe(`store contract: ${name}`, () => {
@@ -71,6 +87,118 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('handles concurrent adds', async () => {
         await Promise.all(Array.from({ length: 50 }, (_, i) => store.addSigningKey(key(`k${i}`, i))));
         expect(await store.listSigningKeys()).to.have.length(50);
+      });
+    });
+
+    describe('users', () => {
+      it('creates and finds users by id and by username', async () => {
+        const u = user('u1', 'alice', { roles: ['admin', 'read'] });
+        await store.createUser(u);
+        expect(await store.getUserById('u1')).to.deep.equal(u);
+        expect(await store.getUserByUsername('alice')).to.deep.equal(u);
+        expect(await store.getUserById('nope')).to.equal(undefined);
+        expect(await store.getUserByUsername('bob')).to.equal(undefined);
+      });
+
+      it('refuses a duplicate username or id with duplicate_entity', async () => {
+        await store.createUser(user('u1', 'alice'));
+        await expectDuplicate(store.createUser(user('u2', 'alice')));
+        await expectDuplicate(store.createUser(user('u1', 'bob')));
+        expect(await store.countUsers()).to.equal(1);
+      });
+
+      it('lets exactly one of many concurrent creations of a username win', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.createUser(user(`u${i}`, 'carol'))));
+        expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        expect(await store.countUsers()).to.equal(1);
+      });
+
+      it('updates some fields and leaves the rest', async () => {
+        await store.createUser(user('u1', 'alice'));
+        expect(await store.updateUser('u1', { disabled: true })).to.equal(true);
+        expect(await store.updateUser('u1', { passwordHash: 'new', roles: ['x'] })).to.equal(true);
+        expect(await store.getUserById('u1')).to.deep.equal(user('u1', 'alice', { disabled: true, passwordHash: 'new', roles: ['x'] }));
+        expect(await store.updateUser('nope', { disabled: true })).to.equal(false);
+      });
+
+      it('lists users by username with offset and limit', async () => {
+        for (const [id, name] of [['1', 'dave'], ['2', 'bob'], ['3', 'carol'], ['4', 'alice']]) await store.createUser(user(id!, name!));
+        expect((await store.listUsers({ offset: 0, limit: 10 })).map((u) => u.username)).to.deep.equal(['alice', 'bob', 'carol', 'dave']);
+        expect((await store.listUsers({ offset: 1, limit: 2 })).map((u) => u.username)).to.deep.equal(['bob', 'carol']);
+        expect(await store.countUsers()).to.equal(4);
+      });
+    });
+
+    describe('sessions and refresh tokens', () => {
+      it('creates, finds and revokes sessions; the first revocation time wins', async () => {
+        await store.createSession(session('s1', 'u1'));
+        await expectDuplicate(store.createSession(session('s1', 'u2')));
+        expect(await store.getSession('s1')).to.deep.equal(session('s1', 'u1'));
+        expect(await store.revokeSession('s1', 2000)).to.equal(true);
+        expect(await store.revokeSession('s1', 3000)).to.equal(true);
+        expect((await store.getSession('s1'))!.revokedAt).to.equal(2000);
+        expect(await store.revokeSession('nope', 2000)).to.equal(false);
+        expect(await store.getSession('nope')).to.equal(undefined);
+      });
+
+      it('revokes every session of a subject', async () => {
+        await store.createSession(session('s1', 'u1'));
+        await store.createSession(session('s2', 'u1'));
+        await store.createSession(session('s3', 'u2'));
+        expect(await store.revokeSessionsOfSubject('u1', 5000)).to.equal(2);
+        expect(await store.revokeSessionsOfSubject('u1', 6000)).to.equal(0);
+        expect((await store.getSession('s2'))!.revokedAt).to.equal(5000);
+        expect((await store.getSession('s3'))!.revokedAt).to.equal(null);
+      });
+
+      it('consumes a refresh token once, then reports reuse', async () => {
+        await store.addRefreshToken(refresh('h1', 's1'));
+        await expectDuplicate(store.addRefreshToken(refresh('h1', 's2')));
+        expect(await store.consumeRefreshToken('h1', 2000)).to.deep.equal({ outcome: 'consumed', token: refresh('h1', 's1', { usedAt: 2000 }) });
+        expect(await store.consumeRefreshToken('h1', 3000)).to.deep.equal({ outcome: 'reused', token: refresh('h1', 's1', { usedAt: 2000 }) });
+        expect(await store.consumeRefreshToken('h2', 3000)).to.deep.equal({ outcome: 'unknown' });
+      });
+
+      it('lets exactly one of many concurrent consumers win', async () => {
+        await store.addRefreshToken(refresh('h1', 's1'));
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.consumeRefreshToken('h1', 2000 + i)));
+        expect(results.filter((r) => r.outcome === 'consumed')).to.have.length(1);
+        expect(results.filter((r) => r.outcome === 'reused')).to.have.length(19);
+      });
+    });
+
+    describe('revocations', () => {
+      it('revokes access tokens by jti, idempotently', async () => {
+        expect(await store.isTokenRevoked('j1')).to.equal(false);
+        await store.revokeToken('j1', 9000);
+        await store.revokeToken('j1', 9000);
+        expect(await store.isTokenRevoked('j1')).to.equal(true);
+        expect(await store.isTokenRevoked('j2')).to.equal(false);
+      });
+
+      it('revokes subjects; the later time wins', async () => {
+        expect(await store.subjectRevokedAt('u1')).to.equal(undefined);
+        await store.revokeSubject('u1', 5000);
+        await store.revokeSubject('u1', 4000);
+        expect(await store.subjectRevokedAt('u1')).to.equal(5000);
+        await store.revokeSubject('u1', 6000);
+        expect(await store.subjectRevokedAt('u1')).to.equal(6000);
+      });
+
+      it('purges what has expired and keeps the rest', async () => {
+        await store.addRefreshToken(refresh('old', 's1', { expiresAt: 100 }));
+        await store.addRefreshToken(refresh('new', 's1', { expiresAt: 10_000 }));
+        await store.revokeToken('j-old', 100);
+        await store.revokeToken('j-new', 10_000);
+        await store.createSession(session('s-old', 'u', { expiresAt: 100 }));
+        await store.createSession(session('s-new', 'u', { expiresAt: 10_000 }));
+        expect(await store.purgeExpired(5000)).to.equal(3);
+        expect(await store.consumeRefreshToken('old', 6000)).to.deep.equal({ outcome: 'unknown' });
+        expect((await store.consumeRefreshToken('new', 6000)).outcome).to.equal('consumed');
+        expect(await store.isTokenRevoked('j-old')).to.equal(false);
+        expect(await store.isTokenRevoked('j-new')).to.equal(true);
+        expect(await store.getSession('s-old')).to.equal(undefined);
+        expect(await store.getSession('s-new')).to.not.equal(undefined);
       });
     });
   });
