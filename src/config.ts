@@ -58,6 +58,12 @@ const text = (maxLength: number): Parser<string> => (raw, name) => {
   return raw;
 };
 
+const bool: Parser<boolean> = (raw, name) => {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+};
+
 const anyText: Parser<string> = (raw) => raw;
 
 const origins: Parser<string[]> = (raw, name) =>
@@ -92,6 +98,22 @@ export const CONFIG_VARIABLES = {
   wsMaxSockets: variable('WS_MAX_SOCKETS', '10000', 'Limit: concurrent open /ws/userauth sockets; past it the upgrade gets 503.', int(1, 1_000_000)),
   maxConnections: variable('MAX_CONNECTIONS', '20000', 'Limit: concurrent TCP connections to the server.', int(1, 1_000_000)),
   headersTimeoutMs: variable('HEADERS_TIMEOUT_MS', '10000', 'Limit: time for a client to send its request headers (kills idle half-open connections).', int(100, 10 * MINUTE * 1000)),
+  registration: variable('REGISTRATION', 'open', '`open`: anyone may POST /api/users; `closed`: it needs HTTP Basic USER_API_KEY:USER_API_SECRET.', oneOf('open', 'closed')),
+  trustProxy: variable('TRUST_PROXY', 'false', '`true`: take the client address from X-Forwarded-For (only behind your own proxy).', bool),
+  refreshTtl: variable('REFRESH_TTL', '2592000', 'Lifetime of a login session (its refresh tokens) in seconds.', int(60, 365 * DAY)),
+  bodyLimitBytes: variable('BODY_LIMIT_BYTES', '16384', 'Limit: largest HTTP request body; larger gets 413.', int(1024, 1024 * 1024)),
+  rateLimits: variable('RATE_LIMITS', 'on', 'Limit switch: `off` turns the per-address limits off (benchmarks); the per-account lockout stays.', oneOf('on', 'off')),
+  rateLimitPoints: variable('RATE_LIMIT_POINTS', '600', 'Limit: points per address per window (login, registration, refresh, websocket handshake cost 1 each).', int(1, 1_000_000)),
+  rateLimitWindowS: variable('RATE_LIMIT_WINDOW_S', '60', 'Limit: the per-address window in seconds.', int(1, DAY)),
+  rateLimitFailedCost: variable('RATE_LIMIT_FAILED_COST', '5', 'Limit: points a failed login costs its address in all.', int(1, 1000)),
+  lockoutAttempts: variable('LOCKOUT_ATTEMPTS', '10', 'Limit: failed logins per account per window before the account answers 429.', int(1, 1000)),
+  lockoutWindowS: variable('LOCKOUT_WINDOW_S', '900', 'Limit: the per-account lockout window in seconds.', int(1, DAY)),
+  hashConcurrency: variable('HASH_CONCURRENCY', '1', 'Limit: password hashes running at once (keeps a core free for handshakes).', int(1, 64)),
+  hashQueueMax: variable('HASH_QUEUE_MAX', '64', 'Limit: logins waiting for a hash slot; past it 503 with Retry-After.', int(0, 100_000)),
+  hashQueueTimeoutMs: variable('HASH_QUEUE_TIMEOUT_MS', '5000', 'Limit: longest wait for a hash slot before 503.', int(10, 10 * MINUTE * 1000)),
+  argon2MemoryKib: variable('ARGON2_MEMORY_KIB', '19456', 'argon2id memory cost in KiB (OWASP: 19 MiB). Changing it rehashes at next login.', int(1024, 4 * 1024 * 1024)),
+  argon2TimeCost: variable('ARGON2_TIME_COST', '2', 'argon2id iterations (OWASP: 2).', int(1, 100)),
+  keyReloadMs: variable('KEY_RELOAD_MS', '30000', 'How often the server re-reads signing keys (to follow `keygate keys rotate`).', int(1000, DAY * 1000)),
   logLevel: variable('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent.', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
 } as const;
 

@@ -15,19 +15,36 @@ export interface Keygate extends RunningServer {
   config: Config;
 }
 
+/** How often expired refresh tokens, sessions and revocations are deleted. */
+export const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Background work: follow key rotations made elsewhere, and purge what has expired. */
+function maintenance(core: Core, config: Config, log: Logger): NodeJS.Timeout[] {
+  const reload = setInterval(() => {
+    core.keys.reload().catch((err: unknown) => log.error({ err }, 'reloading signing keys failed'));
+  }, config.keyReloadMs);
+  const purge = setInterval(() => {
+    core.store.purgeExpired(Date.now()).then(
+      (n) => log.debug({ rows: n }, 'purged expired records'),
+      (err: unknown) => log.error({ err }, 'purging expired records failed'),
+    );
+  }, PURGE_INTERVAL_MS);
+  reload.unref();
+  purge.unref();
+  return [reload, purge];
+}
+
 export async function startKeygate(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Keygate> {
   const credentials = resolveApiCredentials(config, log);
   const store = openStore(config);
   let core: Core;
   try {
     core = await Core.open({
+      config,
       store,
       apiKey: credentials.key,
       apiSecret: credentials.secret,
-      issuer: config.issuer,
-      tokenTtl: config.tokenTtl,
-      challengeTtlMs: config.challengeTtlMs,
-      onEventError: (err) => log.error({ err }, 'event listener failed'),
+      onBackgroundError: (err) => log.error({ err }, 'background task failed'),
     });
   } catch (err) {
     await store.close();
@@ -35,16 +52,19 @@ export async function startKeygate(config: Config, log: Logger = createLogger(co
   }
   core.events.on('login.refused', (e) => log.info({ event: 'login.refused', ...e }, 'login refused'));
   core.events.on('grant.issued', (e) => log.info({ event: 'grant.issued', ...e }, 'grant issued'));
+  core.events.on('token.revoked', (e) => log.info({ event: 'token.revoked', ...e }, 'token revoked'));
   const server = await startServer(core, config, log).catch(async (err: unknown) => {
     await core.close();
     throw err;
   });
+  const timers = maintenance(core, config, log);
   return {
     ...server,
     core,
     log,
     config,
     async close() {
+      timers.forEach(clearInterval);
       await server.close();
       await core.close();
     },

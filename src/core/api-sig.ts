@@ -2,7 +2,7 @@
  * The Hub API signature and API key material, byte-identical to @textile/security:
  * sig = 'b' + base32(HMAC-SHA256(multibase-decode(secret), date.toISOString())).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { base32 } from 'multiformats/bases/base32';
 
 /** Bytes of a generated API key and secret. */
@@ -48,4 +48,20 @@ export function verifyApiSig(secret: Uint8Array, sig: string, msg: string, now =
 /** A fresh API key and secret in Textile's format. */
 export function generateApiCredentials(): { key: string; secret: string } {
   return { key: base32.encode(randomBytes(KEY_BYTES)), secret: base32.encode(randomBytes(SECRET_BYTES)) };
+}
+
+/** Equal-length digests, so the comparison takes the same time whatever the inputs' lengths. */
+const digest = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest();
+
+/** Constant-time check of an API key and secret string against the configured pair. */
+export function apiCredentialsMatch(key: string, secret: Uint8Array, givenKey: string, givenSecret: string): boolean {
+  let decoded: Uint8Array;
+  try {
+    decoded = decodeApiSecret(givenSecret);
+  } catch {
+    decoded = new Uint8Array(0);
+  }
+  const keyOk = timingSafeEqual(digest(key), digest(givenKey));
+  const secretOk = timingSafeEqual(digest(secret), digest(decoded));
+  return keyOk && secretOk && decoded.length > 0;
 }

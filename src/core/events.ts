@@ -30,10 +30,20 @@ export interface LoginRefusedEvent {
   address?: string;
 }
 
+export interface TokenRevokedEvent {
+  sub: string | undefined;
+  /** The login session revoked with it, if any. */
+  sid: string | undefined;
+  jti: string | undefined;
+  /** 'logout', 'refresh token reused', 'admin', ... */
+  reason: string;
+}
+
 /** Every event the core emits, by name. */
 export interface CoreEvents {
   'grant.issued': GrantIssuedEvent;
   'login.refused': LoginRefusedEvent;
+  'token.revoked': TokenRevokedEvent;
 }
 
 export type CoreEmitter = Emittery<CoreEvents>;

@@ -1,54 +1,86 @@
 /**
- * The core of keygate, assembled: store, signing keys, provisioner and events.
- * Nothing here knows about Koa, HTTP or sockets.
+ * The core of keygate, assembled: store, signing keys, provisioner, users, tokens,
+ * limits and events. Nothing here knows about Koa, HTTP or sockets.
  */
+import type { Config } from '../config.js';
+import { apiCredentialsMatch } from './api-sig.js';
+import type { Store } from '../store/types.js';
 import { createEmitter, type CoreEmitter } from './events.js';
 import { KeypairLogin } from './keypair-login.js';
+import { Limits } from './limits.js';
+import { PasswordHasher } from './passwords.js';
 import { Provisioner } from './provision.js';
 import { KeyRing } from './signing-keys.js';
-import type { Store } from '../store/types.js';
+import { TokenService } from './tokens.js';
+import { UserService } from './users.js';
 
 export interface CoreOptions {
+  config: Config;
   store: Store;
   apiKey: string;
   apiSecret: Uint8Array;
-  issuer: string;
-  tokenTtl: number;
-  challengeTtlMs: number;
   now?: () => number;
-  onEventError?: (err: unknown) => void;
+  /** Called with failures that must not fail a request (event listeners, rehashing). */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 export class Core {
   readonly events: CoreEmitter = createEmitter();
+  readonly store: Store;
   readonly keys: KeyRing;
   readonly provisioner: Provisioner;
+  readonly limits: Limits;
+  readonly hasher: PasswordHasher;
+  readonly users: UserService;
+  readonly tokens: TokenService;
 
-  private constructor(readonly store: Store, private readonly options: CoreOptions) {
-    this.keys = new KeyRing(store, options.tokenTtl * 1000, options.now);
+  private constructor(private readonly options: CoreOptions) {
+    const { config, store, now, onBackgroundError: onEventError } = options;
+    this.store = store;
+    // A retired key stays published for as long as any token it signed can live.
+    this.keys = new KeyRing(store, config.tokenTtl * 1000, now);
     this.provisioner = new Provisioner({
-      keys: this.keys,
-      events: this.events,
-      apiKey: options.apiKey,
-      apiSecret: options.apiSecret,
-      issuer: options.issuer,
-      tokenTtl: options.tokenTtl,
-      now: options.now,
-      onEventError: options.onEventError,
+      keys: this.keys, events: this.events, apiKey: options.apiKey, apiSecret: options.apiSecret,
+      issuer: config.issuer, tokenTtl: config.tokenTtl, now, onEventError,
+    });
+    this.limits = new Limits({
+      addressLimits: config.rateLimits === 'on',
+      addressPoints: config.rateLimitPoints,
+      addressWindowS: config.rateLimitWindowS,
+      failedCost: config.rateLimitFailedCost,
+      lockoutAttempts: config.lockoutAttempts,
+      lockoutWindowS: config.lockoutWindowS,
+    });
+    this.hasher = new PasswordHasher(
+      { memoryCost: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: 1 },
+      { concurrency: config.hashConcurrency, maxQueue: config.hashQueueMax, maxWaitMs: config.hashQueueTimeoutMs },
+    );
+    this.users = new UserService({ store, hasher: this.hasher, limits: this.limits, events: this.events, now, onEventError, onRehashError: onEventError });
+    this.tokens = new TokenService({
+      store, keys: this.keys, provisioner: this.provisioner, events: this.events,
+      issuer: config.issuer, refreshTtl: config.refreshTtl, now, onEventError,
     });
   }
 
   /** Builds the core and loads (or makes) the signing keys. */
   static async open(options: CoreOptions): Promise<Core> {
-    const core = new Core(options.store, options);
+    const core = new Core(options);
     await core.keys.open();
+    await core.hasher.warm();
     return core;
+  }
+
+  /** Whether a key and secret (e.g. from HTTP Basic) are this server's API pair; constant time. */
+  isApiPair(key: string, secret: string): boolean {
+    return apiCredentialsMatch(this.options.apiKey, this.options.apiSecret, key, secret);
   }
 
   /** A new keypair login for one connection. */
   keypairLogin(address?: string): KeypairLogin {
-    const { challengeTtlMs, now, onEventError } = this.options;
-    return new KeypairLogin({ provisioner: this.provisioner, events: this.events, challengeTtlMs, address, now, onEventError });
+    const { config, now, onBackgroundError } = this.options;
+    return new KeypairLogin({
+      provisioner: this.provisioner, events: this.events, challengeTtlMs: config.challengeTtlMs, address, now, onEventError: onBackgroundError,
+    });
   }
 
   async close(): Promise<void> {

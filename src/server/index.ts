@@ -11,6 +11,16 @@ import type WebSocket from 'ws';
 import type { Config } from '../config.js';
 import type { Core } from '../core/index.js';
 import type { Logger } from '../log.js';
+import { AuthError } from '../errors.js';
+import { healthSteps } from './http/api/health.js';
+import { introspectSteps } from './http/api/introspect.js';
+import { loginSteps } from './http/api/login.js';
+import { logoutSteps } from './http/api/logout.js';
+import { refreshSteps } from './http/api/refresh.js';
+import { userAuthSteps } from './http/api/userauth.js';
+import { registerSteps } from './http/api/users.js';
+import { parseBody } from './http/body.js';
+import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { jwksRoute } from './http/jwks.js';
@@ -34,12 +44,28 @@ export interface RunningServer {
 export function createApp(core: Core, config: Config, log: Logger) {
   const app = websockify(new Koa());
 
+  app.proxy = config.trustProxy;
+
   const http = new Router();
   http.get('/.well-known/jwks.json', jwksRoute(core));
+  http.get('/healthz', ...healthSteps(core));
+  http.post('/api/users', ...registerSteps(core, config));
+  http.post('/api/login', ...loginSteps(core));
+  http.post('/api/refresh', ...refreshSteps(core));
+  http.post('/api/logout', ...logoutSteps(core));
+  http.post('/api/introspect', ...introspectSteps(core));
+  http.get('/api/userauth', ...userAuthSteps(core));
+
   app.use(errorHandler(log));
   app.use(securityHeaders);
+  app.use(cors(config.allowedOrigins));
+  app.use(parseBody(config.bodyLimitBytes));
   app.use(http.routes());
-  app.use(http.allowedMethods());
+  app.use(http.allowedMethods({
+    throw: true,
+    methodNotAllowed: () => new AuthError('method_not_allowed'),
+    notImplemented: () => new AuthError('method_not_allowed'),
+  }));
 
   const ws = new Router();
   ws.get('/ws/userauth', userAuthSocket(core, config, log));

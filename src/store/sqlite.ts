@@ -251,6 +251,10 @@ export class SqliteStore implements Store {
     )();
   }
 
+  async ping(): Promise<void> {
+    this.get('SELECT 1');
+  }
+
   async close(): Promise<void> {
     this.statements.clear();
     if (this.db.open) this.db.close();

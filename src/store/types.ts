@@ -118,6 +118,9 @@ export interface Store {
   /** Deletes refresh tokens, sessions and token revocations that expired before `now`; returns how many rows. */
   purgeExpired(now: number): Promise<number>;
 
+  /** Resolves when the store answers a trivial query (health checks). */
+  ping(): Promise<void>;
+
   /** Releases connections and files. Further calls reject. */
   close(): Promise<void>;
 }

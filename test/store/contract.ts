@@ -41,6 +41,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('answers ping', async () => {
+      await store.ping();
+    });
+
     describe('signing keys', () => {
       it('starts empty', async () => {
         expect(await store.listSigningKeys()).to.deep.equal([]);

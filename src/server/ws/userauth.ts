@@ -172,7 +172,8 @@ export function userAuthSocket(core: Core, config: Config, log: Logger) {
     const session = new UserAuthSession(websocket, login, config, log);
     const origin = ctx.get('origin');
     if (allowed.size > 0 && origin !== '' && !allowed.has(origin)) {
-      session.fail(new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`));
+      return session.fail(new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`));
     }
+    core.limits.chargeAddress(ctx.ip).catch((err: unknown) => session.fail(err));
   };
 }
