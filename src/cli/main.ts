@@ -1,40 +1,85 @@
 #!/usr/bin/env node
-/** The keygate command line: `keygate <command>`. */
+/** The keygate command line: `keygate <command>` (or `npm run cli -- <command>`). */
 import 'dotenv/config';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
 import { generateApiCredentials } from '../core/api-sig.js';
+import { Core } from '../core/index.js';
+import { resolveApiCredentials } from '../credentials.js';
+import { createLogger } from '../log.js';
+import { openStore } from '../store/index.js';
+import { keysList, keysRotate, tokensRevoke, UsageError, usersAdd, usersList, usersSetDisabled } from './admin.js';
 
 const USAGE = `usage: keygate <command>
 
 commands:
-  keygen     print a fresh USER_API_KEY / USER_API_SECRET pair for .env
+  keygen                              print a fresh USER_API_KEY / USER_API_SECRET pair for .env
+  users add <username> [--roles a,b]  create a user; the password is read from standard input
+  users disable <username>            refuse the user's logins and revoke their tokens
+  users enable <username>             allow the user to log in again
+  users list [--json]                 list users
+  tokens revoke <jwt>                 revoke one access token and its login session
+  tokens revoke --subject <sub>       revoke every token of a subject (user id, username or public key)
+  keys rotate                         make a new signing key; old ones stay published until their tokens expire
+  keys list                           list signing keys
+
+Works on the store of DATA_DIR (from the environment or .env), like the server.
 `;
 
-function keygen(): void {
-  const { key, secret } = generateApiCredentials();
-  process.stdout.write(`USER_API_KEY=${key}\nUSER_API_SECRET=${secret}\n`);
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password: ');
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  return input.replace(/\r?\n$/, '');
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  switch (command) {
-    case 'keygen':
-      keygen();
-      return 0;
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`keygate: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      return 2;
+async function withCore<T>(fn: (core: Core) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger('warn', process.stderr as never);
+  const credentials = resolveApiCredentials(config, log);
+  const core = await Core.open({ config, store: openStore(config), apiKey: credentials.key, apiSecret: credentials.secret });
+  try {
+    return await fn(core);
+  } finally {
+    await core.close();
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+export async function run(argv: string[]): Promise<string> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { roles: { type: 'string' }, json: { type: 'boolean' }, subject: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  const [group, command, ...rest] = positionals;
+  if (values.help || group === undefined || group === 'help') return USAGE;
+  const roles = values.roles?.split(',').map((r) => r.trim()).filter(Boolean) ?? [];
+  switch (`${group} ${command ?? ''}`.trim()) {
+    case 'keygen': {
+      const { key, secret } = generateApiCredentials();
+      return `USER_API_KEY=${key}\nUSER_API_SECRET=${secret}\n`;
+    }
+    case 'users add': {
+      const password = await readPassword();
+      return withCore((core) => usersAdd(core, rest, password, roles));
+    }
+    case 'users disable': return withCore((core) => usersSetDisabled(core, rest, true));
+    case 'users enable': return withCore((core) => usersSetDisabled(core, rest, false));
+    case 'users list': return withCore((core) => usersList(core, values.json ?? false));
+    case 'tokens revoke': return withCore((core) => tokensRevoke(core, rest, values.subject));
+    case 'keys rotate': return withCore((core) => keysRotate(core));
+    case 'keys list': return withCore((core) => keysList(core));
+    default: throw new UsageError(`unknown command ${JSON.stringify(positionals.join(' '))}`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (out) => {
+    process.stdout.write(out);
+  },
   (err: unknown) => {
-    process.stderr.write(`keygate: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    const usage = err instanceof UsageError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(`keygate: ${err instanceof Error ? err.message : String(err)}\n${usage ? `\n${USAGE}` : ''}`);
+    process.exitCode = usage ? 2 : 1;
   },
 );

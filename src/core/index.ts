@@ -38,7 +38,7 @@ export class Core {
     const { config, store, now, onBackgroundError: onEventError } = options;
     this.store = store;
     // A retired key stays published for as long as any token it signed can live.
-    this.keys = new KeyRing(store, config.tokenTtl * 1000, now);
+    this.keys = new KeyRing(store, config.tokenTtl * 1000, now ?? (() => Date.now()));
     this.provisioner = new Provisioner({
       keys: this.keys, events: this.events, apiKey: options.apiKey, apiSecret: options.apiSecret,
       issuer: config.issuer, tokenTtl: config.tokenTtl, now, onEventError,

@@ -48,7 +48,7 @@ export class KeypairLogin {
   private readonly now: () => number;
 
   constructor(private readonly options: KeypairLoginOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   get finished(): boolean {

@@ -89,7 +89,7 @@ export class Provisioner {
   private readonly now: () => number;
 
   constructor(private readonly options: ProvisionerOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   /** Issues a signed token and its UserAuth for a proven principal. */

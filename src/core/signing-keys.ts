@@ -47,7 +47,7 @@ export class KeyRing {
   constructor(
     private readonly store: Store,
     private readonly maxTokenLifetimeMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** Loads the keys, making the first one if the store has none that may sign. */

@@ -38,7 +38,7 @@ export class TokenService {
   private readonly now: () => number;
 
   constructor(private readonly options: TokenServiceOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   /** Starts a login session for a password user: an access token and its first refresh token. */

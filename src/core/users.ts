@@ -47,7 +47,7 @@ export class UserService {
   private readonly now: () => number;
 
   constructor(private readonly options: UserServiceOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   /** Creates a user; an existing username is duplicate_entity. Returns the user id. */

@@ -1,0 +1,84 @@
+/**
+ * Admin commands over the same store the server uses. Each returns the text to print;
+ * bad arguments throw UsageError.
+ */
+import { decodeJwt } from 'jose';
+import type { Core } from '../core/index.js';
+import type { TokenClaims } from '../core/provision.js';
+import { AuthError } from '../errors.js';
+import { normalizeUsername } from '../core/users.js';
+
+export class UsageError extends Error {}
+
+function one(args: string[], what: string): string {
+  if (args.length !== 1 || !args[0]) throw new UsageError(`expected exactly one ${what}`);
+  return args[0];
+}
+
+async function userByName(core: Core, name: string) {
+  const user = await core.store.getUserByUsername(normalizeUsername(name));
+  if (!user) throw new AuthError('not_found', `no user named ${JSON.stringify(name)}`);
+  return user;
+}
+
+export async function usersAdd(core: Core, args: string[], password: string, roles: string[]): Promise<string> {
+  const user = await core.users.register(one(args, 'username'), password, roles);
+  return `created user ${user.username} (${user.id})${roles.length ? ` with roles ${roles.join(' ')}` : ''}\n`;
+}
+
+export async function usersSetDisabled(core: Core, args: string[], disabled: boolean): Promise<string> {
+  const user = await userByName(core, one(args, 'username'));
+  await core.store.updateUser(user.id, { disabled });
+  if (disabled) await core.tokens.revokeSubject(user.id, 'admin: user disabled');
+  return `${disabled ? 'disabled' : 'enabled'} user ${user.username} (${user.id})\n`;
+}
+
+export async function usersList(core: Core, json: boolean): Promise<string> {
+  const users = [];
+  for (let offset = 0; ; offset += 500) {
+    const page = await core.store.listUsers({ offset, limit: 500 });
+    users.push(...page);
+    if (page.length < 500) break;
+  }
+  const rows = users.map(({ id, username, createdAt, disabled, roles }) => ({ id, username, createdAt: new Date(createdAt).toISOString(), disabled, roles }));
+  if (json) return JSON.stringify(rows, null, 2) + '\n';
+  return rows.map((u) => `${u.id}  ${u.username}${u.disabled ? '  [disabled]' : ''}${u.roles.length ? `  roles: ${u.roles.join(' ')}` : ''}\n`).join('') || '(no users)\n';
+}
+
+/** `tokens revoke <jwt>`: that token (and its login session); `--subject <sub|username>`: everything of a subject. */
+export async function tokensRevoke(core: Core, args: string[], subject: string | undefined): Promise<string> {
+  if (subject !== undefined) {
+    if (args.length > 0) throw new UsageError('give either a token or --subject, not both');
+    const user = await core.store.getUserByUsername(normalizeUsername(subject));
+    const sub = user?.id ?? subject;
+    await core.tokens.revokeSubject(sub, 'admin');
+    return `revoked every token and session of ${sub} issued until now\n`;
+  }
+  const token = one(args, 'token (a JWT)');
+  let claims: TokenClaims;
+  try {
+    claims = decodeJwt(token) as unknown as TokenClaims;
+  } catch {
+    throw new UsageError('that is not a JWT');
+  }
+  // Only tokens this server signed can be revoked; an expired one is revoked all the same.
+  await core.tokens.verify(token).catch((err: unknown) => {
+    const expired = err instanceof AuthError && (err.cause as { code?: unknown } | undefined)?.code === 'ERR_JWT_EXPIRED';
+    if (!expired) throw err;
+  });
+  await core.tokens.revokeClaims(claims, 'admin');
+  return `revoked token ${claims.jti}${claims.sid ? ` and session ${claims.sid}` : ''}\n`;
+}
+
+export async function keysRotate(core: Core): Promise<string> {
+  const kid = await core.keys.rotate();
+  return `new signing key ${kid}; older keys stay in the JWKS until their tokens have expired\n`;
+}
+
+export async function keysList(core: Core): Promise<string> {
+  const current = core.keys.current().kid;
+  const published = new Set(core.keys.jwks().keys.map((k) => k.kid));
+  return (await core.store.listSigningKeys())
+    .map((k) => `${k.kid}  created ${new Date(k.createdAt).toISOString()}${k.kid === current ? '  [signing]' : ''}${k.retiredAt ? `  retired ${new Date(k.retiredAt).toISOString()}` : ''}${published.has(k.kid) ? '  [published]' : ''}\n`)
+    .join('');
+}
