@@ -55,7 +55,7 @@ export class AuthError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly closeCode: number;
-  /** Whether `message` may be shown to the client (always true below 500). */
+  /** Whether `message` may be shown to the client: true for every code but server_error. */
   readonly expose: boolean;
   readonly retryAfter: number | undefined;
 
@@ -65,7 +65,7 @@ export class AuthError extends Error {
     this.code = code;
     this.status = table[code].status;
     this.closeCode = table[code].close;
-    this.expose = this.status < 500;
+    this.expose = code !== 'server_error';
     this.retryAfter = options.retryAfter;
   }
 }
