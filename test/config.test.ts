@@ -114,7 +114,7 @@ describe('configuration', () => {
   it('is documented: the README table lists every variable with its default', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const rows = new Map<string, string>();
-    for (const m of readme.matchAll(/^\| `([A-Z_]+)` \| (?:`([^`]*)`|—) \|/gm)) rows.set(m[1]!, m[2] ?? '');
+    for (const m of readme.matchAll(/^\| `([A-Z0-9_]+)` \| (?:`([^`]*)`|—) \|/gm)) rows.set(m[1]!, m[2] ?? '');
     for (const v of Object.values(CONFIG_VARIABLES)) {
       expect(rows.has(v.name), `README documents ${v.name}`).to.equal(true);
       expect(rows.get(v.name), `README default of ${v.name}`).to.equal(v.default ?? '');

@@ -9,6 +9,6 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
   });
-  await next();
   if (ctx.path.startsWith('/api/')) ctx.set('Cache-Control', 'no-store');
+  await next();
 }

@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { decodeProtectedHeader } from 'jose';
+import { PrivateKey } from '@textile/hub';
+import { login as keypairLogin } from '../src/client/index.js';
+import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { basic, client } from './helpers/http.js';
+
+function cli(dataDir: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    env: { ...process.env, DATA_DIR: dataDir, USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(stdin);
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('admin command line', function () {
+  this.timeout(60_000);
+  let kg: TestKeygate;
+  let dir: string;
+  before(async () => {
+    dir = tempDir();
+    kg = await startTestKeygate({ KEY_RELOAD_MS: '1000', RATE_LIMITS: 'off' }, dir);
+  });
+  after(async () => {
+    await kg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keygen prints a key/secret pair in Textile\'s format', async () => {
+    const { code, stdout } = await cli(dir, ['keygen']);
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/^USER_API_KEY=b[a-z2-7]{26}\nUSER_API_SECRET=b[a-z2-7]{52}\n$/);
+  });
+
+  it('users add / list / disable / enable work on the server\'s store', async () => {
+    const add = await cli(dir, ['users', 'add', 'Carol', '--roles', 'admin,read'], 'carol password\n');
+    expect(add.code, add.stderr).to.equal(0);
+    expect(add.stdout).to.match(/^created user carol \([0-9a-f-]{36}\) with roles admin read\n$/);
+    const api = client(kg.url);
+    const login = await api.post('/api/login', { username: 'carol', password: 'carol password' });
+    expect(login.status).to.equal(200);
+    const intro = await api.post('/api/introspect', { token: login.body.userAuth.token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) });
+    expect(intro.body.scope).to.equal('admin read');
+
+    const list = await cli(dir, ['users', 'list', '--json']);
+    expect(JSON.parse(list.stdout).map((u: { username: string }) => u.username)).to.include('carol');
+
+    const dup = await cli(dir, ['users', 'add', 'carol'], 'another password\n');
+    expect(dup.code).to.equal(1);
+    expect(dup.stderr).to.equal('keygate: That username is taken.\n');
+
+    expect((await cli(dir, ['users', 'disable', 'carol'])).stdout).to.match(/^disabled user carol/);
+    expect((await api.post('/api/login', { username: 'carol', password: 'carol password' })).status).to.equal(401);
+    const dead = await api.post('/api/introspect', { token: login.body.userAuth.token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) });
+    expect(dead.body).to.deep.equal({ active: false });
+    expect((await cli(dir, ['users', 'enable', 'carol'])).code).to.equal(0);
+    expect((await api.post('/api/login', { username: 'carol', password: 'carol password' })).status).to.equal(200);
+  });
+
+  it('tokens revoke kills one token; --subject kills every token of a subject', async () => {
+    const identity = PrivateKey.fromRandom();
+    const [a, b] = [await keypairLogin(identity, kg.wsUrl), await keypairLogin(identity, kg.wsUrl)];
+    const active = async (token: string) =>
+      (await client(kg.url).post('/api/introspect', { token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body.active;
+    const one = await cli(dir, ['tokens', 'revoke', a.token!]);
+    expect(one.code, one.stderr).to.equal(0);
+    expect([await active(a.token!), await active(b.token!)]).to.deep.equal([false, true]);
+    await cli(dir, ['tokens', 'revoke', '--subject', identity.public.toString()]);
+    expect(await active(b.token!)).to.equal(false);
+    await new Promise((r) => setTimeout(r, 1000)); // tokens of a later second are not affected
+    expect(await active((await keypairLogin(identity, kg.wsUrl)).token!)).to.equal(true);
+  });
+
+  it('keys rotate: the new key signs from then on, old keys stay in the JWKS', async () => {
+    const before = await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl);
+    const oldKid = decodeProtectedHeader(before.token!).kid;
+    const rotate = await cli(dir, ['keys', 'rotate']);
+    expect(rotate.code, rotate.stderr).to.equal(0);
+    const newKid = /^new signing key (\S+);/.exec(rotate.stdout)?.[1];
+    await new Promise((r) => setTimeout(r, 1300)); // KEY_RELOAD_MS=1000
+    const after = await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl);
+    expect(decodeProtectedHeader(after.token!).kid).to.equal(newKid);
+    const { keys } = (await (await fetch(`${kg.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(keys.map((k) => k.kid)).to.deep.equal([newKid, oldKid]);
+    const intro = await client(kg.url).post('/api/introspect', { token: before.token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) });
+    expect(intro.body.active).to.equal(true);
+    const list = await cli(dir, ['keys', 'list']);
+    expect(list.stdout).to.match(new RegExp(`${newKid}.*\\[signing\\]`));
+  });
+
+  it('rejects unknown commands with usage and exit code 2', async () => {
+    const res = await cli(dir, ['frobnicate']);
+    expect(res.code).to.equal(2);
+    expect(res.stderr).to.match(/^keygate: unknown command "frobnicate"\n\nusage: keygate <command>/);
+  });
+});
+
+describe('password rehashing', () => {
+  it('rehashes on a successful login when the argon2 parameters have changed', async () => {
+    const dir = tempDir();
+    const old = await startTestKeygate({ ARGON2_TIME_COST: '1', ARGON2_MEMORY_KIB: '8192' }, dir);
+    await client(old.url).post('/api/users', { username: 'rehash_me', password: 'correct horse' });
+    const before = (await old.core.store.getUserByUsername('rehash_me'))!.passwordHash;
+    expect(before).to.match(/^\$argon2id\$v=19\$m=8192,p=1,t=1\$/);
+    await old.stop({ keepData: true });
+
+    const current = await startTestKeygate({}, dir);
+    try {
+      expect((await client(current.url).post('/api/login', { username: 'rehash_me', password: 'wrong horse' })).status).to.equal(401);
+      expect((await current.core.store.getUserByUsername('rehash_me'))!.passwordHash).to.equal(before);
+      expect((await client(current.url).post('/api/login', { username: 'rehash_me', password: 'correct horse' })).status).to.equal(200);
+      expect((await current.core.store.getUserByUsername('rehash_me'))!.passwordHash).to.match(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+      expect((await client(current.url).post('/api/login', { username: 'rehash_me', password: 'correct horse' })).status).to.equal(200);
+    } finally {
+      await current.stop();
+    }
+  });
+});
