@@ -51,3 +51,13 @@ export type CoreEmitter = Emittery<CoreEvents>;
 export function createEmitter(): CoreEmitter {
   return new Emittery<CoreEvents>();
 }
+
+/** Emits without waiting and without letting a failing listener fail the caller. */
+export function emitSafely<K extends keyof CoreEvents>(
+  events: CoreEmitter,
+  name: K,
+  data: CoreEvents[K],
+  onError?: (err: unknown) => void,
+): void {
+  events.emit(name, data).catch((err: unknown) => onError?.(err));
+}

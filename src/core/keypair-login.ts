@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AuthError, asAuthError } from '../errors.js';
-import type { CoreEmitter } from './events.js';
+import { emitSafely, type CoreEmitter } from './events.js';
 import { parsePublicKey, SIGNATURE_LENGTH, verifySignature, type PublicIdentity } from './identity.js';
 import { grantScope, type Grant, type Provisioner } from './provision.js';
 
@@ -119,8 +119,6 @@ export class KeypairLogin {
 
   private refused(error: AuthError, subject?: string): void {
     const { events, address, onEventError } = this.options;
-    events
-      .emit('login.refused', { method: 'keypair', code: error.code, reason: error.message, subject, address })
-      .catch((err: unknown) => onEventError?.(err));
+    emitSafely(events, 'login.refused', { method: 'keypair', code: error.code, reason: error.message, subject, address }, onEventError);
   }
 }

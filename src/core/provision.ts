@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AuthError } from '../errors.js';
 import { createApiSig } from './api-sig.js';
-import type { AuthMethod, CoreEmitter } from './events.js';
+import { emitSafely, type AuthMethod, type CoreEmitter } from './events.js';
 import type { KeyRing } from './signing-keys.js';
 
 /** Someone whose identity a front door has proven. */
@@ -113,9 +113,7 @@ export class Provisioner {
       .sign(privateKey);
     const expiresAt = new Date(claims.exp * 1000);
     const { sig, msg } = createApiSig(apiSecret, expiresAt);
-    events
-      .emit('grant.issued', { method: principal.method, sub: claims.sub, jti: claims.jti, kid, exp: claims.exp, scope })
-      .catch((err: unknown) => this.options.onEventError?.(err));
+    emitSafely(events, 'grant.issued', { method: principal.method, sub: claims.sub, jti: claims.jti, kid, exp: claims.exp, scope }, this.options.onEventError);
     return { userAuth: { key: apiKey, sig, msg, token }, claims, kid, expiresAt };
   }
 }

@@ -6,7 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { jwtVerify, type JWTPayload } from 'jose';
 import { AuthError } from '../errors.js';
 import type { Store, UserRecord } from '../store/types.js';
-import type { CoreEmitter } from './events.js';
+import { emitSafely, type CoreEmitter } from './events.js';
 import type { Grant, Principal, Provisioner, TokenClaims } from './provision.js';
 import type { KeyRing } from './signing-keys.js';
 
@@ -164,9 +164,7 @@ export class TokenService {
   }
 
   private emitRevoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): void {
-    this.options.events
-      .emit('token.revoked', { sub, sid, jti, reason })
-      .catch((err: unknown) => this.options.onEventError?.(err));
+    emitSafely(this.options.events, 'token.revoked', { sub, sid, jti, reason }, this.options.onEventError);
   }
 }
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuthError } from '../errors.js';
 import type { Store, UserRecord } from '../store/types.js';
-import type { CoreEmitter } from './events.js';
+import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { PASSWORD_MAX, validatePassword, type PasswordHasher } from './passwords.js';
 
@@ -104,8 +104,6 @@ export class UserService {
   }
 
   private refused(error: AuthError, subject: string | undefined, address: string | undefined): void {
-    this.options.events
-      .emit('login.refused', { method: 'password', code: error.code, reason: error.message, subject, address })
-      .catch((err: unknown) => this.options.onEventError?.(err));
+    emitSafely(this.options.events, 'login.refused', { method: 'password', code: error.code, reason: error.message, subject, address }, this.options.onEventError);
   }
 }
