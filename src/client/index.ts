@@ -141,3 +141,5 @@ export function login(identity: Identity, url: string, options: LoginOptions = {
 export function loginWithChallenge(identity: Identity, url: string, options: LoginOptions = {}): () => Promise<UserAuth> {
   return () => login(identity, url, options);
 }
+
+export { WebCryptoIdentity } from './identity.js';
