@@ -20,6 +20,7 @@ import { refreshSteps } from './http/api/refresh.js';
 import { userAuthSteps } from './http/api/userauth.js';
 import { registerSteps } from './http/api/users.js';
 import { parseBody } from './http/body.js';
+import { pageRoutes } from './http/page.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
@@ -49,6 +50,7 @@ export function createApp(core: Core, config: Config, log: Logger) {
   const http = new Router();
   http.get('/.well-known/jwks.json', jwksRoute(core));
   http.get('/healthz', ...healthSteps(core));
+  for (const [route, serve] of pageRoutes()) http.get(route, serve);
   http.post('/api/users', ...registerSteps(core, config));
   http.post('/api/login', ...loginSteps(core));
   http.post('/api/refresh', ...refreshSteps(core));

@@ -1,7 +1,9 @@
 /**
- * CORS from ALLOWED_ORIGINS, an exact allow-list. With a list set, a request whose
- * Origin is not on it is refused (403) before any work, preflight or not; with no list,
- * no CORS headers are sent and browsers keep the API same-origin.
+ * CORS from ALLOWED_ORIGINS, an exact allow-list. With a list set, a preflight or a
+ * state-changing request (anything but GET/HEAD) whose Origin is not on it is refused
+ * (403) before any work; GET/HEAD just get no CORS headers (browsers send Origin even for
+ * same-origin module scripts). With no list, no CORS headers are sent and browsers keep
+ * the API same-origin.
  */
 import type { Next, ParameterizedContext } from 'koa';
 import { AuthError } from '../../errors.js';
@@ -16,7 +18,11 @@ export function cors(allowedOrigins: readonly string[]) {
     const origin = ctx.get('origin');
     ctx.vary('Origin');
     if (allowed.size === 0 || origin === '') return next();
-    if (!allowed.has(origin)) throw new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`);
+    if (!allowed.has(origin)) {
+      const safe = (ctx.method === 'GET' || ctx.method === 'HEAD') && !ctx.get('access-control-request-method');
+      if (safe) return next();
+      throw new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`);
+    }
     ctx.set('Access-Control-Allow-Origin', origin);
     if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {
       ctx.set({
