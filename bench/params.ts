@@ -1,0 +1,82 @@
+/** Counts and durations of the full benchmark and of the smoke run. Every loop is bounded by these. */
+export interface Params {
+  /** Kill everything and fail past this. */
+  deadlineMs: number;
+  rounds: number;
+  floorOps: number;
+  verifyOps: number;
+  naclOps: number;
+  concurrencies: number[];
+  /** The concurrency the handshake targets are judged at. */
+  targetConcurrency: number;
+  handshakeMs: number;
+  maxHandshakes: number;
+  warmupMs: number;
+  loginConcurrency: number;
+  loginMs: number;
+  maxLogins: number;
+  loginUsers: number;
+  isolationConcurrency: number;
+  isolationMs: number;
+  stormConcurrency: number;
+  hashCaps: number[];
+  /** Users in the big store; the small one is the main server's loginUsers. */
+  growthUsers: number;
+  growthMs: number;
+  pendingHandshakes: number;
+  pendingParallel: number;
+  /** HANDSHAKE_TIMEOUT_MS of the memory server: long enough to open them all, short enough to wait out. */
+  pendingTimeoutMs: number;
+}
+
+export const FULL: Params = {
+  deadlineMs: 285_000,
+  rounds: 3,
+  floorOps: 3000,
+  verifyOps: 3000,
+  naclOps: 150,
+  concurrencies: [1, 10, 50, 200],
+  targetConcurrency: 50,
+  handshakeMs: 2000,
+  maxHandshakes: 100_000,
+  warmupMs: 1000,
+  loginConcurrency: 8,
+  loginMs: 3000,
+  maxLogins: 10_000,
+  loginUsers: 1000,
+  isolationConcurrency: 10,
+  isolationMs: 2500,
+  stormConcurrency: 16,
+  hashCaps: [1, 2],
+  growthUsers: 100_000,
+  growthMs: 2500,
+  pendingHandshakes: 5000,
+  pendingParallel: 100,
+  pendingTimeoutMs: 15_000,
+};
+
+export const SMOKE: Params = {
+  deadlineMs: 60_000,
+  rounds: 1,
+  floorOps: 200,
+  verifyOps: 200,
+  naclOps: 5,
+  concurrencies: [1, 10],
+  targetConcurrency: 10,
+  handshakeMs: 300,
+  maxHandshakes: 500,
+  warmupMs: 200,
+  loginConcurrency: 2,
+  loginMs: 400,
+  maxLogins: 50,
+  loginUsers: 50,
+  isolationConcurrency: 2,
+  isolationMs: 400,
+  stormConcurrency: 4,
+  hashCaps: [1],
+  growthUsers: 500,
+  growthMs: 300,
+  pendingHandshakes: 50,
+  pendingParallel: 10,
+  pendingTimeoutMs: 2000,
+};

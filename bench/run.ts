@@ -1,0 +1,171 @@
+/**
+ * `npm run bench` (or `npm run bench:smoke`): starts keygate and a bare-ws baseline as their
+ * own processes on loopback, drives them from separate generator processes, and reports.
+ *
+ *   --smoke    tiny counts (CI keeps the script from rotting); writes JSON only
+ *   --profile  run the main keygate under node --cpu-prof and summarise where its time goes
+ *
+ * Everything is bounded in count and time, and a global deadline kills every child.
+ */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { memoryPhase } from './memory.js';
+import { BENCH_DIR, killAll, median, Worker } from './lib.js';
+import { FULL, SMOKE } from './params.js';
+import { handshakePhase } from './phase-handshakes.js';
+import { growthPhase, isolationPhase, loginPhase } from './phase-logins.js';
+import { summarizeProfile } from './profile-summary.js';
+import { judge, renderMarkdown, writeReports } from './report.js';
+import { makeDataDir, startKeygate, type KeygateProcess } from './server.js';
+import { makeHash, seedUsers } from './seed.js';
+import type { Results } from './types.js';
+
+const smoke = process.argv.includes('--smoke');
+const profile = process.argv.includes('--profile');
+const p = smoke ? SMOKE : FULL;
+const t0 = Date.now();
+const log = (s: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}`);
+
+const dataDirs: string[] = [];
+const cleanup = () => {
+  killAll('SIGKILL');
+  for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`bench: ${signal}, stopping everything`);
+    process.exit(130);
+  });
+}
+const deadline = setTimeout(() => {
+  console.error(`bench: global deadline of ${p.deadlineMs / 1000} s reached; killing every child`);
+  process.exit(2);
+}, p.deadlineMs);
+deadline.unref();
+
+async function seededServer(users: number, hash: string, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<KeygateProcess> {
+  const dir = makeDataDir();
+  dataDirs.push(dir);
+  await seedUsers(dir, users, hash);
+  return startKeygate({ dataDir: dir, env, nodeFlags });
+}
+
+async function main(): Promise<void> {
+  const loadavgStart = loadavg();
+  const notes: string[] = [];
+  log(`keygate benchmark (${smoke ? 'smoke' : 'full'}${profile ? ', profiling' : ''}); load average ${loadavgStart.map((n) => n.toFixed(2)).join(' ')}`);
+
+  const micro = new Worker('micro.ts');
+  const ws = new Worker('ws-load.ts');
+  const login = new Worker('login-load.ts');
+  const baselineWorker = new Worker('baseline-ws.ts');
+  await ws.call('prepare');
+
+  log('floor and verifiers');
+  const floorRounds: { verifyUs: number; signUs: number; floorUs: number }[] = [];
+  const verifierRounds: { serverVerifyUs: number; serverParseVerifyUs: number; naclVerifyUs: number; naclParseVerifyUs: number }[] = [];
+  for (let i = 0; i < p.rounds; i++) {
+    floorRounds.push(await micro.call('floor', { n: p.floorOps }));
+    verifierRounds.push(await micro.call('verifiers', { n: p.verifyOps, nNacl: p.naclOps }));
+  }
+  const keyImport = await micro.call<Results['keyImport']>('keyImport', { n: p.verifyOps });
+  const mf = (k: 'verifyUs' | 'signUs' | 'floorUs') => median(floorRounds.map((r) => r[k]));
+  const floor = { verifyUs: mf('verifyUs'), signUs: mf('signUs'), floorUs: mf('floorUs'), rounds: floorRounds };
+  const mv = (k: keyof (typeof verifierRounds)[number]) => median(verifierRounds.map((r) => r[k]));
+  const verifiers = {
+    serverVerifyUs: mv('serverVerifyUs'), serverParseVerifyUs: mv('serverParseVerifyUs'), naclVerifyUs: mv('naclVerifyUs'), naclParseVerifyUs: mv('naclParseVerifyUs'),
+    speedup: median(verifierRounds.map((r) => r.naclVerifyUs / r.serverVerifyUs)),
+    speedupWithParse: median(verifierRounds.map((r) => r.naclParseVerifyUs / r.serverParseVerifyUs)),
+    rounds: verifierRounds,
+  };
+  log(`  floor ${floor.floorUs.toFixed(1)} µs; verify ${verifiers.serverVerifyUs.toFixed(1)} µs vs tweetnacl ${verifiers.naclVerifyUs.toFixed(0)} µs (${verifiers.speedup.toFixed(1)}×)`);
+
+  log('starting keygate (seeded) and the baseline');
+  const hash = await makeHash();
+  const profileDir = join(BENCH_DIR, 'results', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+  if (profile) mkdirSync(profileDir, { recursive: true });
+  const main = await seededServer(p.loginUsers, hash, {}, profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const keygateSizes = await ws.call<{ challenge: number; token: number }>('probe', { url: main.wsUrl });
+  const baseline = await baselineWorker.call<{ wsUrl: string }>('start', { tokenLength: keygateSizes.token, maxPayload: 4096 });
+  const baselineSizes = await ws.call<{ challenge: number; token: number }>('probe', { url: baseline.wsUrl });
+  const keygateTarget = { name: 'keygate' as const, pid: main.pid, wsUrl: main.wsUrl };
+  const baselineTarget = { name: 'baseline' as const, pid: baselineWorker.pid, wsUrl: baseline.wsUrl };
+
+  log('1. handshakes');
+  const handshakes = await handshakePhase(ws, keygateTarget, baselineTarget, p, log);
+  baselineWorker.stop();
+
+  log('3. password logins at saturation');
+  const logins = await loginPhase(login, micro, main.url, hash, 1, p, log);
+
+  log('4. isolation under a login storm');
+  const isolation: Results['isolation'] = [];
+  for (const cap of p.hashCaps) {
+    const server = cap === 1 ? main : await seededServer(p.loginUsers, hash, { HASH_CONCURRENCY: String(cap) });
+    isolation.push(await isolationPhase(ws, login, micro, { name: 'keygate', pid: server.pid, wsUrl: server.wsUrl }, server.url, hash, cap, p, log));
+    if (server !== main) await server.stop();
+  }
+
+  log('6. growth: login latency vs users in the store');
+  const big = await seededServer(p.growthUsers, hash);
+  const stores = [{ users: p.loginUsers, url: main.url }, { users: p.growthUsers, url: big.url }];
+  const growth = await growthPhase(login, stores, p, log);
+  await big.stop();
+  await main.stop();
+
+  let profileSummary: Results['profile'];
+  if (profile) {
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      const s = summarizeProfile(join(profileDir, file), 25);
+      profileSummary = { file: join('bench/results/profiles', profileDir.split('/').pop()!, file), top: s.functions };
+      log(`  profile: ${profileSummary.file}`);
+    }
+  }
+
+  log('5. memory of pending handshakes');
+  const memory = await memoryPhase(ws, p, log);
+
+  const partial: Omit<Results, 'targets'> = {
+    meta: {
+      date: new Date().toISOString(),
+      command: `npm run ${smoke ? 'bench:smoke' : 'bench'}${profile ? ' -- --profile' : ''}`,
+      smoke,
+      machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, memTotalMiB: Math.round(totalmem() / 2 ** 20) },
+      loadavgStart,
+      loadavgEnd: loadavg(),
+      wallSeconds: (Date.now() - t0) / 1000,
+      params: p,
+      notes: [
+        'keygate runs as `node dist/main.js` with LOG_LEVEL=warn and RATE_LIMITS=off; every generator, the baseline and the raw-rate measurements are separate processes.',
+        ...(profile ? ['The main keygate ran under --cpu-prof in this run, which slows it: judge the handshake figures from a run without --profile.'] : []),
+        ...notes,
+      ],
+    },
+    floor,
+    verifiers,
+    keyImport,
+    messageSizes: { keygate: keygateSizes, baseline: baselineSizes },
+    handshakes,
+    logins,
+    isolation,
+    growth,
+    memory,
+    ...(profileSummary ? { profile: profileSummary } : {}),
+  };
+  const results: Results = { ...partial, targets: judge(partial, p) };
+  console.log('\n' + renderMarkdown(results, false));
+  const written = writeReports(results);
+  log(`wrote ${written.json}${written.markdown ? ` and ${written.markdown}` : ''}`);
+  for (const w of [micro, ws, login]) w.stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error('bench failed:', err);
+    process.exit(1);
+  },
+);

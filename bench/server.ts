@@ -1,0 +1,102 @@
+/**
+ * Starts the real keygate (`node dist/main.js`) as its own process on loopback, with a
+ * fresh DATA_DIR, and waits until /healthz answers.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, ROOT, sleep, track } from './lib.js';
+
+/** A fixed, bench-only API pair (never used anywhere else). */
+export const BENCH_API = {
+  USER_API_KEY: 'bkduiufahqofinobxnq33wiemtu',
+  USER_API_SECRET: 'bpoccmovlduubyrzewhc3njmsf55zssqmuximulbm5absz33j5xba',
+};
+
+export interface KeygateProcess {
+  pid: number;
+  port: number;
+  url: string;
+  wsUrl: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export function makeDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'keygate-bench-'));
+}
+
+export interface StartOptions {
+  /** Extra environment (HASH_CONCURRENCY, HANDSHAKE_TIMEOUT_MS, ...). */
+  env?: Record<string, string>;
+  /** An existing, possibly pre-seeded data directory; a fresh one otherwise. */
+  dataDir?: string;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeFlags?: string[];
+}
+
+export async function startKeygate(options: StartOptions = {}): Promise<KeygateProcess> {
+  const dataDir = options.dataDir ?? makeDataDir();
+  const port = await freePort();
+  let output = '';
+  const child = track(spawn(process.execPath, [...(options.nodeFlags ?? []), join(ROOT, 'dist/main.js')], {
+    cwd: dataDir, // no .env from the repository
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      RATE_LIMITS: 'off',
+      ...BENCH_API,
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }));
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) throw new Error(`keygate exited during start-up:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`keygate did not answer /healthz within 20 s:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(50);
+  }
+
+  return {
+    pid: child.pid!,
+    port,
+    url,
+    wsUrl: `ws://127.0.0.1:${port}/ws/userauth`,
+    dataDir,
+    async stop() {
+      if (!exited) {
+        const gone = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM'); // a clean exit also writes --cpu-prof profiles
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await gone;
+        clearTimeout(timer);
+      }
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
