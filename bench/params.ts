@@ -34,7 +34,7 @@ export const FULL: Params = {
   rounds: 3,
   floorOps: 3000,
   verifyOps: 3000,
-  naclOps: 150,
+  naclOps: 40,
   concurrencies: [1, 10, 50, 200],
   targetConcurrency: 50,
   handshakeMs: 2000,

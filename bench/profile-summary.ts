@@ -1,6 +1,7 @@
 /**
  * Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per package.
  * `node --import tsx bench/profile-summary.ts <file.cpuprofile> [top]`
+ * `node --import tsx bench/profile-summary.ts <file.cpuprofile> --callers <function> [depth]`
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -75,12 +76,37 @@ export function summarizeProfile(file: string, top = 25): { total: number; funct
   return { total: total / 1000, functions: finish(fns), owners: finish(owners) };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[3] === '--callers') {
+  for (const c of callersOf(process.argv[2]!, process.argv[4] ?? '', Number(process.argv[5] ?? 5)).slice(0, 15)) console.log(`${String(c.selfMs).padStart(6)} ms  ${c.chain}`);
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
-  if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top]');
+  if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top] | <file> --callers <function> [depth]');
   const { total, functions, owners } = summarizeProfile(file, Number(process.argv[3] ?? 30));
   console.log(`total sampled: ${total.toFixed(0)} ms\n\nby package:`);
   for (const o of owners) console.log(`${o.pct.toFixed(1).padStart(5)}%  ${String(o.selfMs).padStart(6)} ms  ${o.fn}`);
   console.log('\nby function (self time):');
   for (const f of functions) console.log(`${f.pct.toFixed(1).padStart(5)}%  ${String(f.selfMs).padStart(6)} ms  ${f.fn}  ${f.where}`);
+}
+
+/** Self time of the frames named `fn`, split by their callers' chains (depth frames up). */
+export function callersOf(file: string, fn: string, depth = 4): { chain: string; selfMs: number }[] {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile & { nodes: (ProfileNode & { children?: number[] })[] };
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const chains = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id)!;
+    if (node.callFrame.functionName !== fn) continue;
+    const names: string[] = [];
+    for (let p = parent.get(id), i = 0; p !== undefined && i < depth; p = parent.get(p), i++) {
+      const f = byId.get(p)!.callFrame;
+      names.push(`${f.functionName || '(anonymous)'} ${place(f.url, f.lineNumber)}`);
+    }
+    const chain = names.join(' <- ');
+    chains.set(chain, (chains.get(chain) ?? 0) + us);
+  }
+  return [...chains].map(([chain, us]) => ({ chain, selfMs: Math.round(us / 1000) })).sort((a, b) => b.selfMs - a.selfMs);
 }

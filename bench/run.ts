@@ -10,7 +10,9 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { memoryPhase } from './memory.js';
+import { preparePatchedDist } from './patched.js';
 import { BENCH_DIR, killAll, median, Worker } from './lib.js';
 import { FULL, SMOKE } from './params.js';
 import { handshakePhase } from './phase-handshakes.js';
@@ -44,6 +46,15 @@ const deadline = setTimeout(() => {
   process.exit(2);
 }, p.deadlineMs);
 deadline.unref();
+
+type Probe = { challenge: number; token: number; jwt: string };
+
+/** A token from a handshake must verify against the server's own JWKS (guards the patched copy too). */
+async function checkToken(url: string, jwt: string): Promise<void> {
+  const jwks = createLocalJWKSet(await (await fetch(`${url}/.well-known/jwks.json`)).json() as JSONWebKeySet);
+  const { payload } = await jwtVerify(jwt, jwks, { issuer: 'keygate', algorithms: ['EdDSA'] });
+  if (typeof payload.sub !== 'string' || !payload.sub.startsWith('b')) throw new Error(`unexpected token subject ${String(payload.sub)}`);
+}
 
 async function seededServer(users: number, hash: string, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<KeygateProcess> {
   const dir = makeDataDir();
@@ -87,14 +98,22 @@ async function main(): Promise<void> {
   const profileDir = join(BENCH_DIR, 'results', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   if (profile) mkdirSync(profileDir, { recursive: true });
   const main = await seededServer(p.loginUsers, hash, {}, profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  const keygateSizes = await ws.call<{ challenge: number; token: number }>('probe', { url: main.wsUrl });
+  const { jwt, ...keygateSizes } = await ws.call<Probe>('probe', { url: main.wsUrl });
+  await checkToken(main.url, jwt);
   const baseline = await baselineWorker.call<{ wsUrl: string }>('start', { tokenLength: keygateSizes.token, maxPayload: 4096 });
-  const baselineSizes = await ws.call<{ challenge: number; token: number }>('probe', { url: baseline.wsUrl });
+  const { jwt: _fake, ...baselineSizes } = await ws.call<Probe>('probe', { url: baseline.wsUrl });
   const keygateTarget = { name: 'keygate' as const, pid: main.pid, wsUrl: main.wsUrl };
   const baselineTarget = { name: 'baseline' as const, pid: baselineWorker.pid, wsUrl: baseline.wsUrl };
 
   log('1. handshakes');
   const handshakes = await handshakePhase(ws, keygateTarget, baselineTarget, p, log);
+
+  log(`1b. the proposed src changes, measured on a patched copy of dist/ at c=${p.targetConcurrency}`);
+  const patch = preparePatchedDist();
+  const patchedServer = await startKeygate({ mainJs: patch.mainJs });
+  await checkToken(patchedServer.url, (await ws.call<Probe>('probe', { url: patchedServer.wsUrl })).jwt);
+  const [proposedRow] = await handshakePhase(ws, { name: 'keygate', pid: patchedServer.pid, wsUrl: patchedServer.wsUrl }, baselineTarget, { ...p, concurrencies: [p.targetConcurrency] }, log);
+  await patchedServer.stop();
   baselineWorker.stop();
 
   log('3. password logins at saturation');
@@ -149,6 +168,7 @@ async function main(): Promise<void> {
     keyImport,
     messageSizes: { keygate: keygateSizes, baseline: baselineSizes },
     handshakes,
+    proposed: { applied: patch.applied, skipped: patch.skipped, row: proposedRow! },
     logins,
     isolation,
     growth,

@@ -66,6 +66,8 @@ export interface Results {
   keyImport: { derUs: number; jwkUs: number; parseUs: number };
   messageSizes: { keygate: object; baseline: object };
   handshakes: HandshakeRow[];
+  /** keygate with the proposed src changes (a patched copy of dist/) vs the same baseline. */
+  proposed: { applied: string[]; skipped: string[]; row: HandshakeRow };
   logins: { concurrency: number; hashConcurrency: number; perSecond: number; rawPerSecond: number; ratio: number; p50: number; p99: number; rounds: object[] };
   isolation: { cap: number; wsConcurrency: number; stormConcurrency: number; idleP99: number; stormP99: number; ratio: number; idleP50: number; stormP50: number; loginsPerSecond: number; rawPerSecond: number; rounds: object[] }[];
   growth: { users: number; p50: number; p99: number; perSecond: number; rounds: object[] }[];
@@ -76,6 +78,9 @@ export interface Results {
     connectMs: number;
     idleRssKiB: number;
     pendingRssKiB: number;
+    /** Right after the last pending handshake was closed. */
+    closedRssKiB: number;
+    /** After a little traffic, which lets the garbage collector run. */
     afterRssKiB: number;
     perPendingKiB: number;
     returnedFraction: number;

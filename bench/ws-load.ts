@@ -31,6 +31,7 @@ interface Outcome {
   latencyMs?: number;
   error?: string;
   sizes?: { challenge: number; token: number };
+  token?: string;
 }
 
 /** One whole handshake; resolves (never rejects) when the socket has closed. */
@@ -55,6 +56,7 @@ function handshake(url: string, timeoutMs: number): Promise<Outcome> {
       } else if (m.type === 'token' && typeof m.value?.token === 'string') {
         out.latencyMs = performance.now() - t0;
         out.sizes = { challenge: challengeSize, token: data.length };
+        out.token = m.value.token as string;
       } else {
         out.error ??= `unexpected message: ${data.toString().slice(0, 120)}`;
       }
@@ -165,7 +167,7 @@ serve({
   async probe({ url }: { url: string }) {
     const o = await handshake(url, 10_000);
     if (o.error !== undefined) throw new Error(`probe handshake failed: ${o.error}`);
-    return o.sizes;
+    return { ...o.sizes, jwt: o.token };
   },
   handshakes,
   pending,
