@@ -63,7 +63,7 @@ export interface Results {
   };
   floor: { verifyUs: number; signUs: number; floorUs: number; rounds: object[] };
   verifiers: { serverVerifyUs: number; serverParseVerifyUs: number; naclVerifyUs: number; naclParseVerifyUs: number; speedup: number; speedupWithParse: number; rounds: object[] };
-  keyImport: { derUs: number; jwkUs: number; parseUs: number };
+  keyImport: { derUs: number; jwkUs: number; parseUs: number; derVerifyUs: number; jwkVerifyUs: number };
   messageSizes: { keygate: object; baseline: object };
   handshakes: HandshakeRow[];
   /** keygate with the proposed src changes (a patched copy of dist/) vs the same baseline. */
