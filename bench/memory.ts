@@ -41,6 +41,14 @@ export async function memoryPhase(ws: Worker, p: Params, log: (s: string) => voi
     await sleep(1000);
     const afterRssKiB = await sampleRss(server.pid);
     log(`  closed by the server: ${JSON.stringify(closed.closeCodes)}, ${closed.stillOpen} left; RSS right after ${closedRssKiB} KiB, after 1 s of traffic ${afterRssKiB} KiB`);
+    // Second burst: if the memory of the first is reused rather than leaked, RSS hardly grows again.
+    const again = await ws.call<{ held: number }>('pending', { url: server.wsUrl, count: p.pendingHandshakes, parallel: p.pendingParallel, timeoutMs: timeout / 2 }, timeout + 30_000);
+    const secondPendingRssKiB = await sampleRss(server.pid);
+    await ws.call('awaitClosed', { timeoutMs: timeout + 5000 }, timeout + 30_000);
+    await measureHandshakes(ws, target, 10, p, 1000);
+    await sleep(1000);
+    const secondAfterRssKiB = await sampleRss(server.pid);
+    log(`  second burst of ${again.held}: RSS ${secondPendingRssKiB} KiB while pending, ${secondAfterRssKiB} KiB after`);
     const grown = pendingRssKiB - idleRssKiB;
     return {
       pending: p.pendingHandshakes,
@@ -50,6 +58,8 @@ export async function memoryPhase(ws: Worker, p: Params, log: (s: string) => voi
       idleRssKiB,
       pendingRssKiB,
       closedRssKiB,
+      secondPendingRssKiB,
+      secondAfterRssKiB,
       afterRssKiB,
       perPendingKiB: grown / Math.max(1, openAtSample),
       returnedFraction: grown > 0 ? (pendingRssKiB - afterRssKiB) / grown : NaN,

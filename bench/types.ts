@@ -82,6 +82,9 @@ export interface Results {
     closedRssKiB: number;
     /** After a little traffic, which lets the garbage collector run. */
     afterRssKiB: number;
+    /** The same burst again: RSS while pending and after. */
+    secondPendingRssKiB: number;
+    secondAfterRssKiB: number;
     perPendingKiB: number;
     returnedFraction: number;
     closeCodes: Record<string, number>;
