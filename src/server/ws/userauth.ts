@@ -152,7 +152,9 @@ class UserAuthSession {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.graceTimer);
-    this.login.abandon(new AuthError('invalid_request', 'The client closed the connection before the handshake finished.'));
+    if (!this.login.finished) {
+      this.login.abandon(new AuthError('invalid_request', 'The client closed the connection before the handshake finished.'));
+    }
     this.socket.off('message', this.onMessage);
     this.socket.off('close', this.onClose);
     this.socket.off('error', this.onError);
