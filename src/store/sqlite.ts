@@ -178,12 +178,14 @@ export class SqliteStore implements Store {
   }
 
   async updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'disabled' | 'roles'>>): Promise<boolean> {
-    const user = await this.getUserById(id);
-    if (!user) return false;
-    const next = { ...user, ...patch };
-    this.changes('UPDATE users SET password_hash = ?, disabled = ?, roles = ? WHERE id = ?',
-      next.passwordHash, next.disabled ? 1 : 0, JSON.stringify(next.roles), id);
-    return true;
+    // One statement, so concurrent updates of different fields cannot undo each other.
+    return this.changes(
+      'UPDATE users SET password_hash = coalesce(?, password_hash), disabled = coalesce(?, disabled), roles = coalesce(?, roles) WHERE id = ?',
+      patch.passwordHash ?? null,
+      patch.disabled === undefined ? null : patch.disabled ? 1 : 0,
+      patch.roles === undefined ? null : JSON.stringify(patch.roles),
+      id,
+    ) > 0;
   }
 
   async listUsers({ offset, limit }: { offset: number; limit: number }): Promise<UserRecord[]> {

@@ -69,18 +69,11 @@ class UserAuthSession {
    * emits 'error'. Wrapping close lets the client still read a Textile error message first.
    */
   private reportProtocolErrors(): void {
-    const socket = this.socket;
-    const close = socket.close.bind(socket);
-    socket.close = (code?: number, reason?: string | Buffer) => {
+    const close = this.socket.close.bind(this.socket);
+    this.socket.close = (code?: number, reason?: string | Buffer) => {
       const error = !this.closed && code !== undefined ? protocolError(code, this.config) : undefined;
-      if (error) {
-        this.closed = true;
-        this.login.abandon(error);
-        const { message } = renderSocketError(error);
-        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-        this.armGrace();
-        return close(code, error.code);
-      }
+      // fail() sends the message, then comes back here with `closed` set and ws's own code.
+      if (error) return this.fail(error, code);
       return close(code, reason);
     };
   }
@@ -91,7 +84,6 @@ class UserAuthSession {
     try {
       message = parseMessage(data, isBinary);
     } catch (err) {
-      this.login.abandon(asAuthError(err));
       return this.fail(err);
     }
     if (message.type === 'token') return this.sendChallenge(message.pubkey, message.scope);
@@ -123,15 +115,15 @@ class UserAuthSession {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
   }
 
-  /** Sends the error message and closes with its code. */
-  fail(err: unknown): void {
+  /** Sends the error message and closes with its code (or `closeCode`, when ws chose one). */
+  fail(err: unknown, closeCode?: number): void {
     if (this.closed) return;
     const error = asAuthError(err);
     if (error.status >= 500) this.log.error({ err: error.cause ?? error }, 'userauth handshake failed');
     this.login.abandon(error);
-    const { message, closeCode, closeReason } = renderSocketError(error);
-    this.send(message);
-    this.finish(closeCode, closeReason);
+    const rendered = renderSocketError(error);
+    this.send(rendered.message);
+    this.finish(closeCode ?? rendered.closeCode, rendered.closeReason);
   }
 
   private finish(code: number, reason: string): void {
