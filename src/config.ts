@@ -130,8 +130,3 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return out as Config;
 }
-
-/** The names of the variables that hold secrets, for log redaction and tests. */
-export const SECRET_VARIABLES = Object.values(CONFIG_VARIABLES)
-  .filter((v: Variable<unknown>) => v.secret)
-  .map((v) => v.name);

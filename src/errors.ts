@@ -41,9 +41,6 @@ const table = {
 /** Every error code keygate can answer with. */
 export type ErrorCode = keyof typeof table;
 
-/** All error codes, for documentation and tests. */
-export const ERROR_CODES = Object.keys(table) as ErrorCode[];
-
 export interface AuthErrorOptions {
   /** Seconds a client should wait before retrying (429/503). */
   retryAfter?: number;

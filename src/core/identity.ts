@@ -10,8 +10,6 @@ import { AuthError } from '../errors.js';
 
 const PUBLIC_HEADER = Uint8Array.of(0x08, 0x01, 0x12, 0x20);
 const PRIVATE_HEADER = Uint8Array.of(0x08, 0x01, 0x12, 0x40);
-/** Length of a public key string: 'b' + base32 of 36 bytes. */
-export const PUBLIC_KEY_STRING_LENGTH = 59;
 export const SIGNATURE_LENGTH = 64;
 
 export interface PublicIdentity {
