@@ -159,14 +159,18 @@ export class Worker {
   }
 }
 
-/** The worker side: answers requests with handler results; exits when the parent goes away. */
-export function serve(handlers: Record<string, (args: any) => unknown>): void {
+/**
+ * The worker side: answers requests with handler results; exits when the parent goes away.
+ * Each handler takes its own argument type (`never` accepts them all); the message it gets is
+ * whatever `Worker.call` spread into it, trusted as that type.
+ */
+export function serve(handlers: Record<string, (args: never) => unknown>): void {
   process.on('disconnect', () => process.exit(0));
   process.on('message', async (m: { id: number; cmd: string }) => {
     const handler = handlers[m.cmd];
     try {
       if (!handler) throw new Error(`unknown command ${m.cmd}`);
-      process.send!({ id: m.id, result: await handler(m) });
+      process.send!({ id: m.id, result: await handler(m as never) });
     } catch (err) {
       process.send!({ id: m.id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
     }

@@ -45,8 +45,8 @@ function owner(url: string, fn: string): string {
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   if (path.startsWith('node:')) return 'node core';
-  const m = /\/(dist|src)\/(.*?)\/?[^/]*$/.exec(path);
-  return m ? `keygate ${m[1]}/${m[2]}` : path;
+  const m = /\/(dist|src)\/(?:(.*)\/)?[^/]*$/.exec(path);
+  return m ? `keygate ${m[1]}/${m[2] ?? ''}` : path;
 }
 
 export function summarizeProfile(file: string, top = 25): { total: number; functions: ProfileLine[]; owners: ProfileLine[] } {

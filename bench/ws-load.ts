@@ -48,10 +48,10 @@ function handshake(url: string, timeoutMs: number): Promise<Outcome> {
     }, timeoutMs);
     ws.on('open', () => ws.send(JSON.stringify({ type: 'token', pubkey: k.id })));
     ws.on('message', (data: Buffer) => {
-      const m = JSON.parse(data.toString()) as { type: string; value: any };
+      const m = JSON.parse(data.toString()) as { type: string; value?: { data?: number[]; token?: unknown } };
       if (m.type === 'challenge') {
         challengeSize = data.length;
-        const sig = sign(null, Buffer.from(m.value.data as number[]), k.privateKey);
+        const sig = sign(null, Buffer.from(m.value!.data!), k.privateKey);
         ws.send(JSON.stringify({ type: 'challenge', sig: sig.toJSON() }));
       } else if (m.type === 'token' && typeof m.value?.token === 'string') {
         out.latencyMs = performance.now() - t0;

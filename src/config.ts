@@ -54,7 +54,7 @@ const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
 
 const text = (maxLength: number): Parser<string> => (raw, name) => {
   if (raw.length > maxLength) throw new ConfigError(name, `must be at most ${maxLength} characters`);
-  if (/[\s\u0000-\u001f]/.test(raw)) throw new ConfigError(name, 'must not contain whitespace or control characters');
+  if (/[\s\p{Cc}]/u.test(raw)) throw new ConfigError(name, 'must not contain whitespace or control characters');
   return raw;
 };
 
@@ -66,17 +66,20 @@ const bool: Parser<boolean> = (raw, name) => {
 
 const anyText: Parser<string> = (raw) => raw;
 
+const origin: Parser<string> = (raw, name) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not an origin: ${JSON.stringify(raw)}`);
+  }
+  const bare = raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  if (url.origin !== bare || !/^https?:$/.test(url.protocol)) throw new ConfigError(name, `not a bare origin (http[s]://host[:port]): ${JSON.stringify(raw)}`);
+  return url.origin;
+};
+
 const origins: Parser<string[]> = (raw, name) =>
-  raw.split(',').map((s) => s.trim()).filter(Boolean).map((origin) => {
-    let url: URL;
-    try {
-      url = new URL(origin);
-    } catch {
-      throw new ConfigError(name, `not an origin: ${JSON.stringify(origin)}`);
-    }
-    if (url.origin !== origin.replace(/\/$/, '')) throw new ConfigError(name, `not a bare origin (scheme://host[:port]): ${JSON.stringify(origin)}`);
-    return url.origin;
-  });
+  raw.split(',').map((s) => s.trim()).filter(Boolean).map((o) => origin(o, name));
 
 const MINUTE = 60;
 const DAY = 24 * 60 * MINUTE;
@@ -97,10 +100,14 @@ export const CONFIG_VARIABLES = {
   wsMaxPayload: variable('WS_MAX_PAYLOAD', '4096', 'Limit: largest websocket message in bytes.', int(256, 1024 * 1024)),
   wsMaxSockets: variable('WS_MAX_SOCKETS', '10000', 'Limit: concurrent open /ws/userauth sockets; past it the upgrade gets 503.', int(1, 1_000_000)),
   maxConnections: variable('MAX_CONNECTIONS', '20000', 'Limit: concurrent TCP connections to the server.', int(1, 1_000_000)),
+  maxConnectionsPerAddress: variable('MAX_CONNECTIONS_PER_ADDRESS', '256', 'Limit: concurrent TCP connections from one peer address (not applied with TRUST_PROXY, where every peer is your proxy).', int(1, 1_000_000)),
   headersTimeoutMs: variable('HEADERS_TIMEOUT_MS', '10000', 'Limit: time for a client to send its request headers (kills idle half-open connections).', int(100, 10 * MINUTE * 1000)),
   registration: variable('REGISTRATION', 'open', '`open`: anyone may POST /api/users; `closed`: it needs HTTP Basic USER_API_KEY:USER_API_SECRET.', oneOf('open', 'closed')),
-  trustProxy: variable('TRUST_PROXY', 'false', '`true`: take the client address from X-Forwarded-For (only behind your own proxy).', bool),
+  trustProxy: variable('TRUST_PROXY', 'false', '`true`: take the client address from X-Forwarded-For as your proxy appended it (only behind your own proxy).', bool),
+  trustedProxyHops: variable('TRUSTED_PROXY_HOPS', '1', 'With TRUST_PROXY: how many proxies of yours append to X-Forwarded-For; the client is the entry that many from the right.', int(1, 16)),
+  publicUrl: variable('PUBLIC_URL', undefined, 'The origin users reach keygate at (`https://auth.example.com`); the page\'s CSP names it. Unset: the Host header, if it is a plain host[:port].', origin),
   refreshTtl: variable('REFRESH_TTL', '2592000', 'Lifetime of a login session (its refresh tokens) in seconds.', int(60, 365 * DAY)),
+  refreshReuseIntervalMs: variable('REFRESH_REUSE_INTERVAL_MS', '5000', 'Limit: a just-used refresh token sent again this soon gets the same successor (a lost reply, two tabs) instead of revoking its login; 0 turns it off.', int(0, 60_000)),
   bodyLimitBytes: variable('BODY_LIMIT_BYTES', '16384', 'Limit: largest HTTP request body; larger gets 413.', int(1024, 1024 * 1024)),
   rateLimits: variable('RATE_LIMITS', 'on', 'Limit switch: `off` turns the per-address limits off (benchmarks); the per-account lockout stays.', oneOf('on', 'off')),
   rateLimitPoints: variable('RATE_LIMIT_POINTS', '600', 'Limit: points per address per window (login, registration, refresh, websocket handshake cost 1 each).', int(1, 1_000_000)),
@@ -108,6 +115,7 @@ export const CONFIG_VARIABLES = {
   rateLimitFailedCost: variable('RATE_LIMIT_FAILED_COST', '5', 'Limit: points a failed login costs its address in all.', int(1, 1000)),
   lockoutAttempts: variable('LOCKOUT_ATTEMPTS', '10', 'Limit: failed logins per account per window before the account answers 429.', int(1, 1000)),
   lockoutWindowS: variable('LOCKOUT_WINDOW_S', '900', 'Limit: the per-account lockout window in seconds.', int(1, DAY)),
+  reissueLimitPoints: variable('REISSUE_LIMIT_POINTS', '60', 'Limit: GET /api/userauth reissues per subject per RATE_LIMIT_WINDOW_S (always on).', int(1, 1_000_000)),
   hashConcurrency: variable('HASH_CONCURRENCY', '1', 'Limit: password hashes running at once (keeps a core free for handshakes).', int(1, 64)),
   hashQueueMax: variable('HASH_QUEUE_MAX', '64', 'Limit: logins waiting for a hash slot; past it 503 with Retry-After.', int(0, 100_000)),
   hashQueueTimeoutMs: variable('HASH_QUEUE_TIMEOUT_MS', '5000', 'Limit: longest wait for a hash slot before 503.', int(10, 10 * MINUTE * 1000)),

@@ -24,7 +24,7 @@ function maintenance(core: Core, config: Config, log: Logger): NodeJS.Timeout[] 
     core.keys.reload().catch((err: unknown) => log.error({ err }, 'reloading signing keys failed'));
   }, config.keyReloadMs);
   const purge = setInterval(() => {
-    core.store.purgeExpired(Date.now()).then(
+    core.store.purgeExpired(core.now()).then(
       (n) => log.debug({ rows: n }, 'purged expired records'),
       (err: unknown) => log.error({ err }, 'purging expired records failed'),
     );
@@ -34,7 +34,12 @@ function maintenance(core: Core, config: Config, log: Logger): NodeJS.Timeout[] 
   return [reload, purge];
 }
 
-export async function startKeygate(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Keygate> {
+export interface KeygateOptions {
+  /** The clock (ms since the epoch) the core reads; tests inject one to move time without sleeping. */
+  now?: () => number;
+}
+
+export async function startKeygate(config: Config, log: Logger = createLogger(config.logLevel), options: KeygateOptions = {}): Promise<Keygate> {
   const credentials = resolveApiCredentials(config, log);
   const store = openStore(config);
   let core: Core;
@@ -44,6 +49,7 @@ export async function startKeygate(config: Config, log: Logger = createLogger(co
       store,
       apiKey: credentials.key,
       apiSecret: credentials.secret,
+      now: options.now,
       onBackgroundError: (err) => log.error({ err }, 'background task failed'),
     });
   } catch (err) {

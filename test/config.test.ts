@@ -41,7 +41,7 @@ describe('configuration', () => {
     [{ TOKEN_TTL: '5' }, 'TOKEN_TTL', 'must be between 30 and 2592000, got 5'],
     [{ WS_MAX_PAYLOAD: '10' }, 'WS_MAX_PAYLOAD', 'must be between 256 and 1048576, got 10'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    [{ ALLOWED_ORIGINS: 'https://a.example.com/path' }, 'ALLOWED_ORIGINS', 'not a bare origin (scheme://host[:port]): "https://a.example.com/path"'],
+    [{ ALLOWED_ORIGINS: 'https://a.example.com/path' }, 'ALLOWED_ORIGINS', 'not a bare origin (http[s]://host[:port]): "https://a.example.com/path"'],
     [{ ALLOWED_ORIGINS: 'not a url' }, 'ALLOWED_ORIGINS', 'not an origin: "not a url"'],
     [{ USER_API_KEY: 'has space' }, 'USER_API_KEY', 'must not contain whitespace or control characters'],
   ] as const) {

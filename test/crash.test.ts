@@ -9,7 +9,8 @@ import { spawnKeygate } from './helpers/process.js';
 describe('crashes and logs (a real process)', function () {
   this.timeout(60_000);
   const dir = tempDir();
-  const env = { DATA_DIR: dir, USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET };
+  // No reuse interval: a refresh token used before the crash must count as used after it.
+  const env = { DATA_DIR: dir, USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET, REFRESH_REUSE_INTERVAL_MS: '0' };
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('keeps users, sessions and keys through kill -9, and never logs a secret', async () => {

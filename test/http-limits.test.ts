@@ -77,16 +77,16 @@ describe('limits', () => {
 
     it('honours X-Forwarded-For only with TRUST_PROXY', async () => {
       const api = client(kg.url);
-      for (let i = 0; i < 10; i++) await api.post('/api/refresh', { refreshToken: 'x' }, { headers: { 'x-forwarded-for': `10.0.0.${i}` } });
+      for (let i = 0; i < 10; i++) await api.post('/api/refresh', { refreshToken: 'rt_x' }, { headers: { 'x-forwarded-for': `10.0.0.${i}` } });
       // Untrusted: every request counted against 127.0.0.1.
-      expect((await api.post('/api/refresh', { refreshToken: 'x' }, { headers: { 'x-forwarded-for': '10.0.1.1' } })).status).to.equal(429);
+      expect((await api.post('/api/refresh', { refreshToken: 'rt_x' }, { headers: { 'x-forwarded-for': '10.0.1.1' } })).status).to.equal(429);
 
       const proxied = await startTestKeygate({ RATE_LIMIT_POINTS: '10', TRUST_PROXY: 'true' });
       try {
         const p = client(proxied.url);
-        for (let i = 0; i < 10; i++) await p.post('/api/refresh', { refreshToken: 'x' }, { headers: { 'x-forwarded-for': '10.0.0.1' } });
-        expect((await p.post('/api/refresh', { refreshToken: 'x' }, { headers: { 'x-forwarded-for': '10.0.0.1' } })).status).to.equal(429);
-        expect((await p.post('/api/refresh', { refreshToken: 'x' }, { headers: { 'x-forwarded-for': '10.0.0.2' } })).status).to.equal(401);
+        for (let i = 0; i < 10; i++) await p.post('/api/refresh', { refreshToken: 'rt_x' }, { headers: { 'x-forwarded-for': '10.0.0.1' } });
+        expect((await p.post('/api/refresh', { refreshToken: 'rt_x' }, { headers: { 'x-forwarded-for': '10.0.0.1' } })).status).to.equal(429);
+        expect((await p.post('/api/refresh', { refreshToken: 'rt_x' }, { headers: { 'x-forwarded-for': '10.0.0.2' } })).status).to.equal(401);
       } finally {
         await proxied.stop();
       }
@@ -97,7 +97,7 @@ describe('limits', () => {
     const kg = await startTestKeygate({ RATE_LIMITS: 'off', RATE_LIMIT_POINTS: '2', LOCKOUT_ATTEMPTS: '2' });
     try {
       const api = client(kg.url);
-      for (let i = 0; i < 5; i++) expect((await api.post('/api/refresh', { refreshToken: 'x' })).status).to.equal(401);
+      for (let i = 0; i < 5; i++) expect((await api.post('/api/refresh', { refreshToken: 'rt_x' })).status).to.equal(401);
       for (let i = 0; i < 2; i++) await api.post('/api/login', { username: 'lockme', password: 'wrong password' });
       expect((await api.post('/api/login', { username: 'lockme', password: 'wrong password' })).status).to.equal(429);
     } finally {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { createAPISig, PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
-import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
 
 const PASSWORD = 'correct horse battery';
@@ -12,8 +12,9 @@ const uniqueName = (base = 'user') => `${base}${++seq}_${Date.now().toString(36)
 describe('HTTP password users and the token lifecycle', () => {
   let kg: TestKeygate;
   let api: ApiClient;
+  const clock = new TestClock();
   before(async () => {
-    kg = await startTestKeygate({ TOKEN_TTL: '600' });
+    kg = await startTestKeygate({ TOKEN_TTL: '600' }, undefined, { now: clock.now });
     api = client(kg.url);
   });
   after(() => kg.stop());
@@ -70,7 +71,7 @@ describe('HTTP password users and the token lifecycle', () => {
   describe('POST /api/login', () => {
     it('answers {userId, userAuth, refreshToken, expiresAt}; the JWT sub is the userId', async () => {
       const { userId, userAuth, refreshToken, expiresAt } = await registerAndLogin();
-      expect(refreshToken).to.match(/^rt_[A-Za-z0-9_-]{43}$/);
+      expect(refreshToken).to.match(/^rt_[\w-]{43}$/);
       expect(Object.keys(userAuth).sort()).to.deep.equal(['key', 'msg', 'sig', 'token']);
       expect(userAuth.key).to.equal(TEST_API_KEY);
       expect(userAuth.msg).to.equal(expiresAt);
@@ -98,7 +99,8 @@ describe('HTTP password users and the token lifecycle', () => {
       expect((await api.post('/api/login', { username: ['a'], password: PASSWORD })).body.error).to.equal('invalid_request');
       expect((await api.post('/api/login', undefined, { raw: '{"username": "a", ', headers: { 'content-type': 'application/json' } })).body)
         .to.deep.equal({ error: 'invalid_request', message: 'The request body is not valid JSON.' });
-      expect((await api.post('/api/login', undefined, { raw: 'username=a', headers: { 'content-type': 'text/plain' } })).status).to.equal(400);
+      expect((await api.post('/api/login', undefined, { raw: 'username=a', headers: { 'content-type': 'text/plain' } })).body)
+        .to.deep.equal({ error: 'unsupported_media_type', message: 'Send the body as application/json.' });
     });
   });
 
@@ -121,6 +123,7 @@ describe('HTTP password users and the token lifecycle', () => {
     it('detects reuse: an already-used refresh token revokes every token of that login', async () => {
       const first = await registerAndLogin();
       const second = (await api.post('/api/refresh', { refreshToken: first.refreshToken })).body;
+      clock.advance(5001); // past REFRESH_REUSE_INTERVAL_MS
       const reuse = await api.post('/api/refresh', { refreshToken: first.refreshToken });
       expect(reuse.status).to.equal(401);
       expect(reuse.body).to.deep.equal({ error: 'invalid_token', message: 'The refresh token was already used; every token of its login is now revoked.' });
@@ -250,7 +253,7 @@ describe('HTTP password users and the token lifecycle', () => {
     it('GET /healthz', async () => {
       const res = await api.get('/healthz');
       expect(res.status).to.equal(200);
-      expect(res.body).to.include({ status: 'ok', store: 'sqlite' });
+      expect(res.body).to.deep.equal({ status: 'ok', store: 'ok' });
     });
 
     it('answers unknown routes with 404 and wrong methods with 405', async () => {

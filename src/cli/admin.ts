@@ -2,11 +2,9 @@
  * Admin commands over the same store the server uses. Each returns the text to print;
  * bad arguments throw UsageError.
  */
-import { decodeJwt } from 'jose';
 import type { Core } from '../core/index.js';
-import type { TokenClaims } from '../core/provision.js';
 import { AuthError } from '../errors.js';
-import { normalizeUsername } from '../core/users.js';
+import { normalizeUsername } from '../core/username.js';
 
 export class UsageError extends Error {}
 
@@ -45,29 +43,37 @@ export async function usersList(core: Core, json: boolean): Promise<string> {
   return rows.map((u) => `${u.id}  ${u.username}${u.disabled ? '  [disabled]' : ''}${u.roles.length ? `  roles: ${u.roles.join(' ')}` : ''}\n`).join('') || '(no users)\n';
 }
 
-/** `tokens revoke <jwt>`: that token (and its login session); `--subject <sub|username>`: everything of a subject. */
-export async function tokensRevoke(core: Core, args: string[], subject: string | undefined): Promise<string> {
-  if (subject !== undefined) {
-    if (args.length > 0) throw new UsageError('give either a token or --subject, not both');
-    const user = await core.store.getUserByUsername(normalizeUsername(subject));
-    const sub = user?.id ?? subject;
-    await core.tokens.revokeSubject(sub, 'admin');
-    return `revoked every token and session of ${sub} issued until now\n`;
+/** Who `tokens revoke` is about: exactly one of a token, a token subject, or a username. */
+export interface RevokeTarget {
+  /** A token subject exactly as in the `sub` claim (a user id or a public key string); never resolved as a username. */
+  subject?: string;
+  /** A username, resolved to its user id. */
+  user?: string;
+}
+
+/**
+ * `tokens revoke <jwt>`: that token and its whole login session; `--subject <sub>`: every
+ * token and session of that exact subject; `--user <username>`: of that user's id.
+ */
+export async function tokensRevoke(core: Core, args: string[], target: RevokeTarget): Promise<string> {
+  const given = [args.length > 0, target.subject !== undefined, target.user !== undefined].filter(Boolean).length;
+  if (given !== 1) throw new UsageError('give exactly one of a token, --subject <sub> or --user <username>');
+  if (target.user !== undefined) {
+    const user = await userByName(core, target.user);
+    await core.tokens.revokeSubject(user.id, 'admin');
+    return `revoked every token and session of user ${user.username} (${user.id}) issued until now\n`;
+  }
+  if (target.subject !== undefined) {
+    await core.tokens.revokeSubject(target.subject, 'admin');
+    return `revoked every token and session of subject ${target.subject} issued until now\n`;
   }
   const token = one(args, 'token (a JWT)');
-  let claims: TokenClaims;
-  try {
-    claims = decodeJwt(token) as unknown as TokenClaims;
-  } catch {
-    throw new UsageError('that is not a JWT');
-  }
   // Only tokens this server signed can be revoked; an expired one is revoked all the same.
-  await core.tokens.verify(token).catch((err: unknown) => {
-    const expired = err instanceof AuthError && (err.cause as { code?: unknown } | undefined)?.code === 'ERR_JWT_EXPIRED';
-    if (!expired) throw err;
+  const claims = await core.tokens.signedClaims(token).catch(() => {
+    throw new UsageError('that is not a token signed by this server (or its signing key is gone)');
   });
   await core.tokens.revokeClaims(claims, 'admin');
-  return `revoked token ${claims.jti}${claims.sid ? ` and session ${claims.sid}` : ''}\n`;
+  return `revoked token ${claims.jti}${claims.sid ? ` and its login session ${claims.sid}` : ''}\n`;
 }
 
 export async function keysRotate(core: Core): Promise<string> {

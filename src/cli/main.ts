@@ -18,8 +18,9 @@ commands:
   users disable <username>            refuse the user's logins and revoke their tokens
   users enable <username>             allow the user to log in again
   users list [--json]                 list users
-  tokens revoke <jwt>                 revoke one access token and its login session
-  tokens revoke --subject <sub>       revoke every token of a subject (user id, username or public key)
+  tokens revoke <jwt>                 revoke an access token and its whole login session
+  tokens revoke --subject <sub>       revoke every token of a subject, exactly as in the sub claim (user id or public key)
+  tokens revoke --user <username>     revoke every token of the user with that username
   keys rotate                         make a new signing key; old ones stay published until their tokens expire
   keys list                           list signing keys
 
@@ -49,7 +50,7 @@ export async function run(argv: string[]): Promise<string> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { roles: { type: 'string' }, json: { type: 'boolean' }, subject: { type: 'string' }, help: { type: 'boolean' } },
+    options: { roles: { type: 'string' }, json: { type: 'boolean' }, subject: { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean' } },
   });
   const [group, command, ...rest] = positionals;
   if (values.help || group === undefined || group === 'help') return USAGE;
@@ -66,7 +67,7 @@ export async function run(argv: string[]): Promise<string> {
     case 'users disable': return withCore((core) => usersSetDisabled(core, rest, true));
     case 'users enable': return withCore((core) => usersSetDisabled(core, rest, false));
     case 'users list': return withCore((core) => usersList(core, values.json ?? false));
-    case 'tokens revoke': return withCore((core) => tokensRevoke(core, rest, values.subject));
+    case 'tokens revoke': return withCore((core) => tokensRevoke(core, rest, { subject: values.subject, user: values.user }));
     case 'keys rotate': return withCore((core) => keysRotate(core));
     case 'keys list': return withCore((core) => keysList(core));
     default: throw new UsageError(`unknown command ${JSON.stringify(positionals.join(' '))}`);

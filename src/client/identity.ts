@@ -13,7 +13,7 @@ const PRIVATE_HEADER = [0x08, 0x01, 0x12, 0x40];
 const PUBLIC_HEADER = [0x08, 0x01, 0x12, 0x20];
 
 const toB64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/={1,2}$/, '');
 const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 
 /** An Ed25519 identity backed by a non-extractable WebCrypto key. */

@@ -9,6 +9,12 @@ import { base32 } from 'multiformats/bases/base32';
 import { AuthError } from '../errors.js';
 
 const PUBLIC_HEADER = Uint8Array.of(0x08, 0x01, 0x12, 0x20);
+/** The field prime of Curve25519, 2^255 - 19. */
+const P = 2n ** 255n - 19n;
+/** The y of an Ed25519 point of order 8 (RFC 8032 curve); -Y8 is the other. */
+const Y8 = 0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n;
+/** y coordinates of the eight points of small order (1, 2, 4, 8): 1, -1, 0, Y8, -Y8. */
+const SMALL_ORDER_Y = new Set([1n, P - 1n, 0n, Y8, P - Y8]);
 const PRIVATE_HEADER = Uint8Array.of(0x08, 0x01, 0x12, 0x40);
 export const SIGNATURE_LENGTH = 64;
 
@@ -48,6 +54,8 @@ export function parsePublicKey(input: unknown): PublicIdentity {
   if (formatPublicKey(raw) !== input) {
     throw new AuthError('invalid_pubkey', 'pubkey is not in canonical form (lowercase base32, no padding).');
   }
+  const weakness = pointWeakness(raw);
+  if (weakness) throw new AuthError('invalid_pubkey', weakness);
   let key: KeyObject;
   try {
     // A JWK import costs a tenth of a DER (SPKI) import in Node (bench/FINDINGS.md).
@@ -56,6 +64,20 @@ export function parsePublicKey(input: unknown): PublicIdentity {
     throw new AuthError('invalid_pubkey', 'pubkey is not a valid Ed25519 point.');
   }
   return { id: input, raw, key };
+}
+
+/**
+ * Why an encoded Ed25519 point must not be a public key, or undefined. A point of small
+ * order (the identity among them) lets one constant signature verify every message, so
+ * anyone could prove possession of it; a non-canonical y (>= p) is a second encoding of
+ * some point. Both are refused in every encoding, whatever the sign bit.
+ */
+export function pointWeakness(raw: Uint8Array): string | undefined {
+  let y = 0n;
+  for (let i = raw.length - 1; i >= 0; i--) y = (y << 8n) | BigInt(i === raw.length - 1 ? raw[i]! & 0x7f : raw[i]!);
+  if (y >= P) return 'pubkey is not a canonical Ed25519 point encoding.';
+  if (SMALL_ORDER_Y.has(y)) return 'pubkey is a point of small order, which proves nothing; use a real key.';
+  return undefined;
 }
 
 /** Formats raw Ed25519 public key bytes as a Textile public key string. */

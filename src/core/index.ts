@@ -2,6 +2,7 @@
  * The core of keygate, assembled: store, signing keys, provisioner, users, tokens,
  * limits and events. Nothing here knows about Koa, HTTP or sockets.
  */
+import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config.js';
 import { apiCredentialsMatch } from './api-sig.js';
 import type { Store } from '../store/types.js';
@@ -13,6 +14,9 @@ import { Provisioner } from './provision.js';
 import { KeyRing } from './signing-keys.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
+
+/** HKDF label of the key that derives refresh-token successors from the API secret. */
+const REFRESH_SUCCESSOR_INFO = 'keygate refresh-token successor v1';
 
 export interface CoreOptions {
   config: Config;
@@ -33,12 +37,16 @@ export class Core {
   readonly hasher: PasswordHasher;
   readonly users: UserService;
   readonly tokens: TokenService;
+  /** The clock every part of the core reads (ms since the epoch). */
+  readonly now: () => number;
 
   private constructor(private readonly options: CoreOptions) {
-    const { config, store, now, onBackgroundError: onEventError } = options;
+    const { config, store, onBackgroundError: onEventError } = options;
+    const now = options.now ?? (() => Date.now());
+    this.now = now;
     this.store = store;
     // A retired key stays published for as long as any token it signed can live.
-    this.keys = new KeyRing(store, config.tokenTtl * 1000, now ?? (() => Date.now()));
+    this.keys = new KeyRing(store, config.tokenTtl * 1000, now);
     this.provisioner = new Provisioner({
       keys: this.keys, events: this.events, apiKey: options.apiKey, apiSecret: options.apiSecret,
       issuer: config.issuer, tokenTtl: config.tokenTtl, now, onEventError,
@@ -50,6 +58,7 @@ export class Core {
       failedCost: config.rateLimitFailedCost,
       lockoutAttempts: config.lockoutAttempts,
       lockoutWindowS: config.lockoutWindowS,
+      reissuePoints: config.reissueLimitPoints,
     });
     this.hasher = new PasswordHasher(
       { memoryCost: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: 1 },
@@ -57,8 +66,11 @@ export class Core {
     );
     this.users = new UserService({ store, hasher: this.hasher, limits: this.limits, events: this.events, now, onEventError, onRehashError: onEventError });
     this.tokens = new TokenService({
-      store, keys: this.keys, provisioner: this.provisioner, events: this.events,
-      issuer: config.issuer, refreshTtl: config.refreshTtl, now, onEventError,
+      store, keys: this.keys, provisioner: this.provisioner, events: this.events, limits: this.limits,
+      issuer: config.issuer, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl,
+      refreshReuseIntervalMs: config.refreshReuseIntervalMs,
+      refreshSecret: new Uint8Array(hkdfSync('sha256', options.apiSecret, new Uint8Array(0), REFRESH_SUCCESSOR_INFO, 32)),
+      now, onEventError,
     });
   }
 
@@ -77,9 +89,9 @@ export class Core {
 
   /** A new keypair login for one connection. */
   keypairLogin(address?: string): KeypairLogin {
-    const { config, now, onBackgroundError } = this.options;
+    const { config, onBackgroundError } = this.options;
     return new KeypairLogin({
-      provisioner: this.provisioner, events: this.events, challengeTtlMs: config.challengeTtlMs, address, now, onEventError: onBackgroundError,
+      provisioner: this.provisioner, events: this.events, challengeTtlMs: config.challengeTtlMs, address, now: this.now, onEventError: onBackgroundError,
     });
   }
 

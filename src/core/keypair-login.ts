@@ -2,7 +2,7 @@
  * The keypair login, free of sockets: public key -> challenge -> signature -> grant.
  * One instance per connection; its challenge is bound to it and usable once.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, asAuthError } from '../errors.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import { parsePublicKey, SIGNATURE_LENGTH, verifySignature, type PublicIdentity } from './identity.js';
@@ -63,9 +63,9 @@ export class KeypairLogin {
       }
       const identity = parsePublicKey(pubkey);
       if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_scope', 'scope must be a string.');
-      grantScope({ method: 'keypair', id: identity.id }, scope);
+      const granted = grantScope({ method: 'keypair', id: identity.id }, scope);
       const challenge = randomBytes(CHALLENGE_BYTES);
-      this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, scope };
+      this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, scope: granted };
       return challenge;
     });
   }
@@ -85,7 +85,8 @@ export class KeypairLogin {
       if (!verifySignature(state.identity, state.challenge, signature)) {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
-      return this.options.provisioner.issue({ method: 'keypair', id: state.identity.id }, { scope: state.scope });
+      // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
+      return this.options.provisioner.issue({ method: 'keypair', id: state.identity.id }, { scope: state.scope, sid: randomUUID() });
     }, state.step === 'awaiting-signature' ? state.identity.id : undefined);
   }
 

@@ -1,7 +1,11 @@
 /**
  * Rate limits shared by every front door: per client address (switchable with
- * RATE_LIMITS) and the per-account lockout (always on). Backed by rate-limiter-flexible,
- * whose limiters can later keep their state in Redis.
+ * RATE_LIMITS), the per-account lockout and the per-subject reissue limit (always on).
+ * Backed by rate-limiter-flexible, whose limiters can later keep their state in Redis.
+ *
+ * Every key is bounded before it reaches a limiter: addresses are valid IP addresses
+ * (IPv6 folded to its /64, the block one subscriber holds), accounts are normalised
+ * usernames of at most USERNAME_MAX code points, subjects come from verified tokens.
  */
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AuthError } from '../errors.js';
@@ -14,51 +18,78 @@ export interface LimitsOptions {
   failedCost: number;
   lockoutAttempts: number;
   lockoutWindowS: number;
+  /** Reissues (GET /api/userauth) per subject per address window. */
+  reissuePoints: number;
+}
+
+/** IPv6 addresses are limited by their first 64 bits: one subscriber usually holds a whole /64. */
+export const IPV6_PREFIX_GROUPS = 4;
+
+/** The limiter key of an address: IPv4 as is, IPv6 as its /64 prefix. */
+export function addressKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('::');
+  const front = head === '' ? [] : head.split(':');
+  const back = tail === undefined || tail === '' ? [] : tail.split(':');
+  const backGroups = back.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = [...front, ...Array<string>(Math.max(0, 8 - front.length - backGroups)).fill('0'), ...back];
+  return `${groups.slice(0, IPV6_PREFIX_GROUPS).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 const secondsOf = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
 
+/** Consumes points; a refusal by the limiter becomes the AuthError `refuse` makes. */
+async function consume(limiter: RateLimiterAbstract, key: string, points: number, refuse: (seconds: number) => AuthError): Promise<void> {
+  try {
+    await limiter.consume(key, points);
+  } catch (res) {
+    if (res instanceof RateLimiterRes) throw refuse(secondsOf(res));
+    throw res;
+  }
+}
+
 export class Limits {
   private readonly byAddress: RateLimiterAbstract;
   private readonly byAccount: RateLimiterAbstract;
+  private readonly bySubject: RateLimiterAbstract;
 
   constructor(private readonly options: LimitsOptions) {
     this.byAddress = new RateLimiterMemory({ keyPrefix: 'addr', points: options.addressPoints, duration: options.addressWindowS });
     this.byAccount = new RateLimiterMemory({ keyPrefix: 'acct', points: options.lockoutAttempts, duration: options.lockoutWindowS });
+    this.bySubject = new RateLimiterMemory({ keyPrefix: 'reissue', points: options.reissuePoints, duration: options.addressWindowS });
   }
 
   /** Charges one attempt to an address; throws rate_limited with Retry-After when it is over. */
   async chargeAddress(address: string | undefined): Promise<void> {
     if (!this.options.addressLimits || !address) return;
-    try {
-      await this.byAddress.consume(address, 1);
-    } catch (res) {
-      if (res instanceof RateLimiterRes) {
-        throw new AuthError('rate_limited', `Too many requests from this address; retry in ${secondsOf(res)} s.`, { retryAfter: secondsOf(res) });
-      }
-      throw res;
-    }
+    await consume(this.byAddress, addressKey(address), 1, (s) =>
+      new AuthError('rate_limited', `Too many requests from this address; retry in ${s} s.`, { retryAfter: s }));
   }
 
   /** A failed login costs its address more than a successful one. */
   async chargeFailure(address: string | undefined): Promise<void> {
     if (!this.options.addressLimits || !address || this.options.failedCost <= 1) return;
-    await this.byAddress.penalty(address, this.options.failedCost - 1);
+    await this.byAddress.penalty(addressKey(address), this.options.failedCost - 1);
   }
 
-  /** Throws account_locked (without any password check) while the account is locked. */
-  async checkAccount(account: string): Promise<void> {
-    const res = await this.byAccount.get(account);
-    if (res && res.consumedPoints >= this.options.lockoutAttempts) {
-      throw new AuthError('account_locked', `Too many failed logins for this account; try again in ${secondsOf(res)} s.`, { retryAfter: secondsOf(res) });
-    }
+  /**
+   * Counts one login attempt against an account before its password is checked, in one
+   * atomic step: however many attempts race, at most LOCKOUT_ATTEMPTS per window get
+   * through; the rest are account_locked without any hashing. A success is refunded.
+   */
+  async attemptAccount(account: string): Promise<void> {
+    await consume(this.byAccount, account, 1, (s) =>
+      new AuthError('account_locked', `Too many failed logins for this account; try again in ${s} s.`, { retryAfter: s }));
   }
 
-  async accountFailed(account: string): Promise<void> {
-    await this.byAccount.penalty(account, 1);
+  /** Gives back the attempt of a login that succeeded. */
+  async refundAccount(account: string): Promise<void> {
+    await this.byAccount.reward(account, 1);
   }
 
-  async accountSucceeded(account: string): Promise<void> {
-    await this.byAccount.delete(account);
+  /** Charges one reissue to a subject (GET /api/userauth). */
+  async chargeSubject(subject: string): Promise<void> {
+    await consume(this.bySubject, subject, 1, (s) =>
+      new AuthError('rate_limited', `Too many token requests for this subject; retry in ${s} s.`, { retryAfter: s }));
   }
 }

@@ -39,7 +39,7 @@ export interface TokenClaims {
   /** RFC 8176 method: 'pop' (proof of possession of a key) or 'pwd'. */
   amr: ['pop'] | ['pwd'];
   scope?: string;
-  /** The login session (refresh chain) the token belongs to, if any. */
+  /** The login session (revocable chain) the token belongs to. Tokens issued before 0.2 may lack it. */
   sid?: string;
 }
 
@@ -51,10 +51,12 @@ export interface Grant {
 }
 
 export interface IssueOptions {
-  /** Space-separated scopes requested; each must be among the principal's roles. */
+  /** The scope granted (decided by the caller with grantScope or narrowScope); none when undefined. */
   scope?: string;
-  /** Session id to embed as `sid`. */
-  sid?: string;
+  /** The login session (revocable chain) the token belongs to; every token has one. */
+  sid: string;
+  /** The session's end (ms since the epoch): the token never outlives it. */
+  notAfter?: number;
 }
 
 export interface ProvisionerOptions {
@@ -84,6 +86,15 @@ export function grantScope(principal: Principal, requested: string | undefined):
   return [...new Set(wanted)].join(' ');
 }
 
+/**
+ * The scope a descendant of a login keeps: the login's own scope, less any role the
+ * principal has lost since. Never wider than either; undefined when nothing is left.
+ */
+export function narrowScope(scope: string | null | undefined, roles: readonly string[]): string | undefined {
+  const kept = (scope ?? '').split(' ').filter((s) => s !== '' && roles.includes(s));
+  return kept.length > 0 ? kept.join(' ') : undefined;
+}
+
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
@@ -104,19 +115,21 @@ export class Provisioner {
   }
 
   /** Issues a signed token and its UserAuth for a proven principal. */
-  async issue(principal: Principal, options: IssueOptions = {}): Promise<Grant> {
+  async issue(principal: Principal, options: IssueOptions): Promise<Grant> {
     const { keys, apiKey, apiSecret, issuer, tokenTtl, events } = this.options;
-    const scope = grantScope(principal, options.scope);
+    const { scope, sid, notAfter } = options;
     const iat = Math.floor(this.now() / 1000);
+    const exp = Math.min(iat + tokenTtl, notAfter === undefined ? Infinity : Math.floor(notAfter / 1000));
+    if (exp <= iat) throw new AuthError('invalid_token', 'The login session has ended; log in again.');
     const claims: TokenClaims = {
       iss: issuer,
       sub: principal.id,
       iat,
-      exp: iat + tokenTtl,
+      exp,
       jti: randomUUID(),
       amr: principal.method === 'keypair' ? ['pop'] : ['pwd'],
       ...(scope === undefined ? {} : { scope }),
-      ...(options.sid === undefined ? {} : { sid: options.sid }),
+      sid,
     };
     const { kid, privateKey } = keys.current();
     const token = signJwt(claims, kid, privateKey);

@@ -1,13 +1,16 @@
 /**
- * The token lifecycle: login sessions with rotating refresh tokens (and reuse
- * detection), verification of access tokens, introspection, logout and revocation.
+ * The token lifecycle. Every login is a session, a revocable chain: a password login's
+ * session is stored with its rotating refresh tokens; a keypair login's lives in its
+ * tokens' `sid` until it is ended. Every token descends from one login, keeps that
+ * login's scope (never wider) and never outlives it; ending the session ends them all.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { jwtVerify, type JWTPayload } from 'jose';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { compactVerify, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthError } from '../errors.js';
-import type { Store, UserRecord } from '../store/types.js';
+import type { RefreshTokenRecord, SessionRecord, Store, UserRecord } from '../store/types.js';
 import { emitSafely, type CoreEmitter } from './events.js';
-import type { Grant, Principal, Provisioner, TokenClaims } from './provision.js';
+import type { Limits } from './limits.js';
+import { grantScope, narrowScope, type Grant, type Principal, type Provisioner, type TokenClaims } from './provision.js';
 import type { KeyRing } from './signing-keys.js';
 
 /** What a password login or a refresh hands back. */
@@ -24,92 +27,139 @@ export interface TokenServiceOptions {
   keys: KeyRing;
   provisioner: Provisioner;
   events: CoreEmitter;
+  limits: Limits;
   issuer: string;
+  /** Access token lifetime in seconds. */
+  tokenTtl: number;
   /** Session (refresh chain) lifetime in seconds. */
   refreshTtl: number;
+  /** How long a just-used refresh token is answered with its successor instead of counting as reuse. */
+  refreshReuseIntervalMs: number;
+  /** Key of the HMAC that derives a refresh token's successor from it. */
+  refreshSecret: Uint8Array;
   now?: () => number;
   onEventError?: (err: unknown) => void;
 }
 
 const REFRESH_PREFIX = 'rt_';
+/** Limit: the longest token (access or refresh) looked at. */
+export const TOKEN_MAX = 8192;
 const hashRefresh = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** A live token's claims and its stored session, if the session was stored. */
+interface Verified {
+  claims: TokenClaims;
+  session: SessionRecord | undefined;
+}
+
+function checkClaims(payload: JWTPayload): TokenClaims {
+  const claims = payload as unknown as TokenClaims;
+  if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string' || typeof claims.iat !== 'number' || typeof claims.exp !== 'number') {
+    throw new AuthError('invalid_token');
+  }
+  return claims;
+}
 
 export class TokenService {
   private readonly now: () => number;
+  private readonly signingKey: JWTVerifyGetKey;
 
   constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => Date.now());
+    this.signingKey = async (header) => {
+      const key = header.kid === undefined ? undefined : options.keys.publicKey(header.kid);
+      if (!key) throw new AuthError('invalid_token', 'Unknown signing key.');
+      return key;
+    };
   }
 
-  /** Starts a login session for a password user: an access token and its first refresh token. */
-  async startSession(user: UserRecord, scope?: string): Promise<SessionGrant> {
+  /** Starts a password login: its session and first refresh token in one commit, and an access token. */
+  async startSession(user: UserRecord, requestedScope?: string): Promise<SessionGrant> {
+    const principal = passwordPrincipal(user);
+    const scope = grantScope(principal, requestedScope);
     const now = this.now();
-    const sid = randomUUID();
-    await this.options.store.createSession({ sid, sub: user.id, createdAt: now, expiresAt: now + this.options.refreshTtl * 1000, revokedAt: null });
-    const grant = await this.options.provisioner.issue(passwordPrincipal(user), { scope, sid });
-    return { grant, refreshToken: await this.newRefreshToken(sid, now + this.options.refreshTtl * 1000) };
+    const session: SessionRecord = { sid: randomUUID(), sub: user.id, createdAt: now, expiresAt: now + this.options.refreshTtl * 1000, revokedAt: null, scope: scope ?? null };
+    const refreshToken = REFRESH_PREFIX + randomBytes(32).toString('base64url');
+    const first: RefreshTokenRecord = { hash: hashRefresh(refreshToken), sid: session.sid, createdAt: now, expiresAt: session.expiresAt, usedAt: null, replacedBy: null };
+    await this.options.store.createSession(session, first);
+    const grant = await this.options.provisioner.issue(principal, { scope, sid: session.sid, notAfter: session.expiresAt });
+    return { grant, refreshToken };
   }
 
-  /** Exchanges a refresh token for a new access token and refresh token (rotation). */
+  /**
+   * Exchanges a refresh token for a new access token and its successor, in one commit.
+   * The successor is derived from the token (an HMAC under a server key), so a repeat of
+   * a just-used token within REFRESH_REUSE_INTERVAL_MS gets the same successor back (a lost
+   * reply, two tabs at once); any other second use revokes the whole session.
+   */
   async refresh(refreshToken: unknown): Promise<SessionGrant> {
-    if (typeof refreshToken !== 'string' || refreshToken.length === 0 || refreshToken.length > 512) {
-      throw new AuthError('invalid_request', 'refreshToken must be a non-empty string.');
+    if (typeof refreshToken !== 'string' || !refreshToken.startsWith(REFRESH_PREFIX) || refreshToken.length > TOKEN_MAX) {
+      throw new AuthError('invalid_request', 'refreshToken must be a refresh token string (rt_...).');
     }
-    const { store } = this.options;
+    const { store, refreshSecret, refreshReuseIntervalMs } = this.options;
     const now = this.now();
-    const result = await store.consumeRefreshToken(hashRefresh(refreshToken), now);
+    const successor = REFRESH_PREFIX + createHmac('sha256', refreshSecret).update(refreshToken).digest('base64url');
+    const result = await store.rotateRefreshToken({
+      hash: hashRefresh(refreshToken),
+      successor: { hash: hashRefresh(successor), createdAt: now, usedAt: null, replacedBy: null },
+      at: now,
+      reuseIntervalMs: refreshReuseIntervalMs,
+    });
     if (result.outcome === 'unknown') throw new AuthError('invalid_token', 'The refresh token is not valid.');
-    const session = await store.getSession(result.token.sid);
+    const { session, token } = result;
     if (result.outcome === 'reused') {
-      await store.revokeSession(result.token.sid, now);
-      this.emitRevoked(session?.sub, result.token.sid, 'refresh token reused');
+      this.emitRevoked(session?.sub, token.sid, 'refresh token reused');
       throw new AuthError('invalid_token', 'The refresh token was already used; every token of its login is now revoked.');
     }
-    if (!session || session.revokedAt !== null || result.token.expiresAt <= now || session.expiresAt <= now) {
+    if (!session || session.revokedAt !== null || token.expiresAt <= now || session.expiresAt <= now) {
       throw new AuthError('invalid_token', 'The refresh token has expired or was revoked.');
     }
     const user = await store.getUserById(session.sub);
     if (!user || user.disabled) throw new AuthError('invalid_token', 'The account is disabled.');
-    const grant = await this.options.provisioner.issue(passwordPrincipal(user), { sid: session.sid });
-    return { grant, refreshToken: await this.newRefreshToken(session.sid, session.expiresAt) };
+    const grant = await this.options.provisioner.issue(passwordPrincipal(user), {
+      scope: narrowScope(session.scope, user.roles), sid: session.sid, notAfter: session.expiresAt,
+    });
+    return { grant, refreshToken: successor };
   }
 
   /** Verifies an access token's signature, expiry and revocation state; throws invalid_token. */
   async verify(token: unknown): Promise<TokenClaims> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw new AuthError('invalid_token');
+    return (await this.verifyLive(token)).claims;
+  }
+
+  private async verifyLive(token: unknown): Promise<Verified> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) throw new AuthError('invalid_token');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, async (header) => {
-        const key = header.kid === undefined ? undefined : this.options.keys.publicKey(header.kid);
-        if (!key) throw new AuthError('invalid_token', 'Unknown signing key.');
-        return key;
-      }, { issuer: this.options.issuer, algorithms: ['EdDSA'], currentDate: new Date(this.now()) }));
+      ({ payload } = await jwtVerify(token, this.signingKey, { issuer: this.options.issuer, algorithms: ['EdDSA'], currentDate: new Date(this.now()) }));
     } catch (err) {
       throw new AuthError('invalid_token', undefined, { cause: err });
     }
-    const claims = payload as unknown as TokenClaims;
-    if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string' || typeof claims.iat !== 'number') {
-      throw new AuthError('invalid_token');
-    }
-    if (await this.isRevoked(claims)) throw new AuthError('invalid_token', 'The token was revoked.');
-    return claims;
+    const claims = checkClaims(payload);
+    const session = await this.liveSession(claims);
+    return { claims, session };
   }
 
-  private async isRevoked(claims: TokenClaims): Promise<boolean> {
+  /** Throws invalid_token unless nothing has ended the token: its jti, its session, its subject, its account. */
+  private async liveSession(claims: TokenClaims): Promise<SessionRecord | undefined> {
     const { store } = this.options;
     const [jtiRevoked, session, subjectRevokedAt] = await Promise.all([
       store.isTokenRevoked(claims.jti),
       claims.sid === undefined ? undefined : store.getSession(claims.sid),
       store.subjectRevokedAt(claims.sub),
     ]);
-    if (jtiRevoked) return true;
-    if (claims.sid !== undefined && (!session || session.revokedAt !== null)) return true;
-    if (subjectRevokedAt !== undefined && claims.iat * 1000 <= subjectRevokedAt) return true;
+    const revoked = () => new AuthError('invalid_token', 'The token was revoked.');
+    if (jtiRevoked) throw revoked();
+    if (session && (session.revokedAt !== null || session.sub !== claims.sub)) throw revoked();
+    if (session && session.expiresAt <= this.now()) throw new AuthError('invalid_token', 'The login session has expired.');
+    if (subjectRevokedAt !== undefined && claims.iat * 1000 <= subjectRevokedAt) throw revoked();
     if (claims.amr?.[0] === 'pwd') {
+      // A password login's session is always stored; gone means purged or never ours.
+      if (claims.sid !== undefined && !session) throw revoked();
       const user = await store.getUserById(claims.sub);
-      if (!user || user.disabled) return true;
+      if (!user || user.disabled) throw revoked();
     }
-    return false;
+    return session;
   }
 
   /** RFC 7662: {active:false} for anything that is not a live token of ours. */
@@ -122,18 +172,58 @@ export class TokenService {
     }
   }
 
-  /** Revokes an access token and, if it belongs to a login session, the whole session. */
+  /** Ends the login of a live access token: the token, every copy and descendant of it, and its refresh chain. */
   async logout(token: unknown): Promise<TokenClaims> {
     const claims = await this.verify(token);
     await this.revokeClaims(claims, 'logout');
     return claims;
   }
 
-  /** Revokes a token given as a JWT (even an expired one is accepted and ignored). */
+  /**
+   * RFC 7009 style revocation by the token's holder: a refresh token or an access token
+   * (expired or not) ends its login. Anything that is not a token of ours is ignored, as
+   * the RFC asks. Returns whether a login was ended.
+   */
+  async revoke(token: unknown, reason = 'revoked by its holder'): Promise<boolean> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) {
+      throw new AuthError('invalid_request', 'token must be a refresh token or an access token.');
+    }
+    if (token.startsWith(REFRESH_PREFIX)) {
+      const { store } = this.options;
+      const record = await store.getRefreshToken(hashRefresh(token));
+      const session = record && await store.getSession(record.sid);
+      if (!record || !session) return false;
+      await store.endSession(session, this.now());
+      this.emitRevoked(session.sub, session.sid, reason);
+      return true;
+    }
+    const claims = await this.signedClaims(token).catch(() => undefined);
+    if (!claims) return false;
+    await this.revokeClaims(claims, reason);
+    return true;
+  }
+
+  /** The claims of a JWT this server signed, expired or not; throws invalid_token otherwise. */
+  async signedClaims(token: string): Promise<TokenClaims> {
+    try {
+      const { payload } = await compactVerify(token, this.signingKey, { algorithms: ['EdDSA'] });
+      const claims = checkClaims(JSON.parse(Buffer.from(payload).toString('utf8')) as JWTPayload);
+      if (claims.iss !== this.options.issuer) throw new AuthError('invalid_token');
+      return claims;
+    } catch (err) {
+      throw new AuthError('invalid_token', undefined, { cause: err });
+    }
+  }
+
+  /** Revokes a token and its whole login session. */
   async revokeClaims(claims: TokenClaims, reason: string): Promise<void> {
-    const { store } = this.options;
+    const { store, tokenTtl } = this.options;
+    const now = this.now();
     await store.revokeToken(claims.jti, claims.exp * 1000);
-    if (claims.sid !== undefined) await store.revokeSession(claims.sid, this.now());
+    if (claims.sid !== undefined) {
+      // Every token of the session was issued by now, so none outlives now + TOKEN_TTL.
+      await store.endSession({ sid: claims.sid, sub: claims.sub, expiresAt: Math.max(claims.exp * 1000, now + tokenTtl * 1000) }, now);
+    }
     this.emitRevoked(claims.sub, claims.sid, reason, claims.jti);
   }
 
@@ -145,22 +235,26 @@ export class TokenService {
     this.emitRevoked(sub, undefined, reason);
   }
 
-  /** A fresh grant for the holder of a live access token (GET /api/userauth). */
+  /**
+   * A fresh grant for the holder of a live access token (GET /api/userauth): same
+   * session, same or narrower scope, never past the session's end. Charged per subject.
+   */
   async reissue(token: unknown): Promise<Grant> {
-    const claims = await this.verify(token);
+    const { claims, session } = await this.verifyLive(token);
+    await this.options.limits.chargeSubject(claims.sub);
+    if (claims.sid === undefined) throw new AuthError('invalid_token', 'This token belongs to no login session; log in again.');
     let principal: Principal = { method: 'keypair', id: claims.sub };
     if (claims.amr?.[0] === 'pwd') {
       const user = await this.options.store.getUserById(claims.sub);
       if (!user || user.disabled) throw new AuthError('invalid_token');
       principal = passwordPrincipal(user);
     }
-    return this.options.provisioner.issue(principal, { scope: claims.scope, sid: claims.sid });
-  }
-
-  private async newRefreshToken(sid: string, expiresAt: number): Promise<string> {
-    const token = REFRESH_PREFIX + randomBytes(32).toString('base64url');
-    await this.options.store.addRefreshToken({ hash: hashRefresh(token), sid, createdAt: this.now(), expiresAt, usedAt: null });
-    return token;
+    return this.options.provisioner.issue(principal, {
+      scope: narrowScope(claims.scope, principal.roles ?? []),
+      sid: claims.sid,
+      // A stored session ends at its expiry; a keypair login's with its first token.
+      notAfter: session ? session.expiresAt : claims.exp * 1000,
+    });
   }
 
   private emitRevoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): void {

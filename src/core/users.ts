@@ -8,30 +8,7 @@ import type { Store, UserRecord } from '../store/types.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { PASSWORD_MAX, validatePassword, type PasswordHasher } from './passwords.js';
-
-export const USERNAME_MIN = 3;
-export const USERNAME_MAX = 64;
-/** After normalisation: letters, marks, digits and . _ @ + - */
-const USERNAME_PATTERN = /^[\p{L}\p{M}\p{N}._@+-]+$/u;
-
-/** NFKC, then lower case (and NFKC again, since lower-casing can denormalise). */
-export function normalizeUsername(raw: string): string {
-  return raw.normalize('NFKC').toLowerCase().normalize('NFKC');
-}
-
-/** Checks and normalises a username for registration; throws invalid_request saying why. */
-export function validateUsername(raw: unknown): string {
-  if (typeof raw !== 'string') throw new AuthError('invalid_request', 'username must be a string.');
-  const username = normalizeUsername(raw);
-  const length = [...username].length;
-  if (length < USERNAME_MIN || length > USERNAME_MAX) {
-    throw new AuthError('invalid_request', `username must be ${USERNAME_MIN} to ${USERNAME_MAX} characters long.`);
-  }
-  if (!USERNAME_PATTERN.test(username)) {
-    throw new AuthError('invalid_request', 'username may contain only letters, digits and . _ @ + -');
-  }
-  return username;
-}
+import { normalizeUsername, USERNAME_MAX, validateUsername } from './username.js';
 
 export interface UserServiceOptions {
   store: Store;
@@ -66,31 +43,37 @@ export class UserService {
     return user;
   }
 
-  /** Checks a username and password; throws invalid_credentials or account_locked. */
+  /**
+   * Checks a username and password; throws invalid_credentials or account_locked. Every
+   * input is bounded before any normalisation or hashing, and the attempt is counted
+   * against the account before the hash runs (refunded on success).
+   */
   async login(username: unknown, password: unknown, address?: string): Promise<UserRecord> {
     if (typeof username !== 'string' || typeof password !== 'string') {
       throw new AuthError('invalid_request', 'username and password must be strings.');
     }
-    if (username.length > 1024 || [...password].length > PASSWORD_MAX) {
-      throw new AuthError('invalid_request', `username or password is too long.`);
+    if (password.length > PASSWORD_MAX * 2 || [...password].length > PASSWORD_MAX) {
+      throw new AuthError('invalid_request', 'password is too long.');
     }
     const { store, hasher, limits } = this.options;
     const name = normalizeUsername(username);
+    if ([...name].length > USERNAME_MAX) {
+      // No account can have this name: refuse as for any unknown user, with no lockout key.
+      await limits.chargeFailure(address);
+      throw this.refused(new AuthError('invalid_credentials'), undefined, address);
+    }
     try {
-      await limits.checkAccount(name);
+      await limits.attemptAccount(name);
     } catch (err) {
-      this.refused(err as AuthError, name, address);
-      throw err;
+      throw this.refused(err as AuthError, undefined, address);
     }
     const user = await store.getUserByUsername(name);
     const ok = await hasher.verify(user?.passwordHash, password);
     if (!user || !ok || user.disabled) {
-      await Promise.all([limits.accountFailed(name), limits.chargeFailure(address)]);
-      const err = new AuthError('invalid_credentials');
-      this.refused(err, user?.id, address);
-      throw err;
+      await limits.chargeFailure(address);
+      throw this.refused(new AuthError('invalid_credentials'), user?.id, address);
     }
-    await limits.accountSucceeded(name);
+    await limits.refundAccount(name);
     if (hasher.needsRehash(user.passwordHash)) {
       try {
         const passwordHash = await hasher.hash(password);
@@ -103,7 +86,9 @@ export class UserService {
     return user;
   }
 
-  private refused(error: AuthError, subject: string | undefined, address: string | undefined): void {
+  /** Records a refusal (never the typed username: it may be a password typed in the wrong field) and returns the error. */
+  private refused(error: AuthError, subject: string | undefined, address: string | undefined): AuthError {
     emitSafely(this.options.events, 'login.refused', { method: 'password', code: error.code, reason: error.message, subject, address }, this.options.onEventError);
+    return error;
   }
 }

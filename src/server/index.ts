@@ -17,15 +17,16 @@ import { introspectSteps } from './http/api/introspect.js';
 import { loginSteps } from './http/api/login.js';
 import { logoutSteps } from './http/api/logout.js';
 import { refreshSteps } from './http/api/refresh.js';
+import { revokeSteps } from './http/api/revoke.js';
 import { userAuthSteps } from './http/api/userauth.js';
 import { registerSteps } from './http/api/users.js';
-import { parseBody } from './http/body.js';
 import { pageRoutes } from './http/page.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { jwksRoute } from './http/jwks.js';
-import { verifyUpgrade } from './ws/upgrade.js';
+import { capConnectionsPerAddress } from './connections.js';
+import { dispatchSocket, verifyUpgrade, type SocketHandler } from './ws/upgrade.js';
 import { userAuthSocket } from './ws/userauth.js';
 
 export interface RunningServer {
@@ -42,26 +43,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createApp(core: Core, config: Config, log: Logger) {
-  const app = websockify(new Koa());
+/** The websocket routes: the upgrade check and the dispatch both read this one table. */
+export function socketRoutes(core: Core, config: Config, log: Logger): ReadonlyMap<string, SocketHandler> {
+  return new Map([['/ws/userauth', userAuthSocket(core, config, log)]]);
+}
 
-  app.proxy = config.trustProxy;
+export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketHandler>) {
+  // Koa's own proxy handling stays off: the client address comes from server/address.ts.
+  const app = websockify(new Koa());
 
   const http = new Router();
   http.get('/.well-known/jwks.json', jwksRoute(core));
   http.get('/healthz', ...healthSteps(core));
-  for (const [route, serve] of pageRoutes()) http.get(route, serve);
+  for (const [route, serve] of pageRoutes(config)) http.get(route, serve);
   http.post('/api/users', ...registerSteps(core, config));
-  http.post('/api/login', ...loginSteps(core));
-  http.post('/api/refresh', ...refreshSteps(core));
+  http.post('/api/login', ...loginSteps(core, config));
+  http.post('/api/refresh', ...refreshSteps(core, config));
   http.post('/api/logout', ...logoutSteps(core));
-  http.post('/api/introspect', ...introspectSteps(core));
-  http.get('/api/userauth', ...userAuthSteps(core));
+  http.post('/api/revoke', ...revokeSteps(core, config));
+  http.post('/api/introspect', ...introspectSteps(core, config));
+  http.get('/api/userauth', ...userAuthSteps(core, config));
 
   app.use(errorHandler(log));
   app.use(securityHeaders);
   app.use(cors(config.allowedOrigins));
-  app.use(parseBody(config.bodyLimitBytes));
   app.use(http.routes());
   app.use(http.allowedMethods({
     throw: true,
@@ -69,14 +74,13 @@ export function createApp(core: Core, config: Config, log: Logger) {
     notImplemented: () => new AuthError('method_not_allowed'),
   }));
 
-  const ws = new Router();
-  ws.get('/ws/userauth', userAuthSocket(core, config, log));
-  app.ws.use(ws.routes() as unknown as Koa.Middleware);
+  app.ws.use(dispatchSocket(sockets));
   return app;
 }
 
 export async function startServer(core: Core, config: Config, log: Logger): Promise<RunningServer> {
-  const app = createApp(core, config, log);
+  const sockets = socketRoutes(core, config, log);
+  const app = createApp(core, config, log, sockets);
   const server = createServer(
     {
       headersTimeout: config.headersTimeoutMs,
@@ -87,11 +91,12 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
     app.callback(),
   );
   server.maxConnections = config.maxConnections;
+  if (!config.trustProxy) capConnectionsPerAddress(server, config.maxConnectionsPerAddress);
   app.ws.listen({
     server,
     maxPayload: config.wsMaxPayload,
     perMessageDeflate: false,
-    verifyClient: verifyUpgrade(() => app.ws.server, config.wsMaxSockets),
+    verifyClient: verifyUpgrade(sockets, () => app.ws.server, config.wsMaxSockets),
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -1,9 +1,9 @@
 /** The embedded default store: one SQLite file in DATA_DIR (better-sqlite3, WAL). */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthError } from '../errors.js';
-import type { ConsumeResult, RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store, UserRecord } from './types.js';
+import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, Store, UserRecord } from './types.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
 const MIGRATIONS: string[] = [
@@ -45,7 +45,28 @@ const MIGRATIONS: string[] = [
      sub TEXT PRIMARY KEY,
      revoked_at INTEGER NOT NULL
    );`,
+  `ALTER TABLE sessions ADD COLUMN scope TEXT;
+   ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT;`,
 ];
+
+/** The database file and the files SQLite keeps beside it; all hold secrets. */
+const DB_FILE = 'keygate.db';
+const DB_SIDE_FILES = ['-wal', '-shm', '-journal'];
+
+/**
+ * Creates the database file owner-only before SQLite opens it (SQLite gives its -wal and
+ * -shm files the mode of the database file), and repairs the mode of files made earlier,
+ * whatever the directory's mode or the umask.
+ */
+function ownerOnly(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, DB_FILE);
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, ...DB_SIDE_FILES.map((suffix) => file + suffix)]) {
+    if (existsSync(path)) chmodSync(path, 0o600);
+  }
+  return file;
+}
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
@@ -73,6 +94,7 @@ const toSession = (r: Row): SessionRecord => ({
   createdAt: r.created_at as number,
   expiresAt: r.expires_at as number,
   revokedAt: r.revoked_at as number | null,
+  scope: r.scope as string | null,
 });
 const toRefresh = (r: Row): RefreshTokenRecord => ({
   hash: r.hash as string,
@@ -80,6 +102,7 @@ const toRefresh = (r: Row): RefreshTokenRecord => ({
   createdAt: r.created_at as number,
   expiresAt: r.expires_at as number,
   usedAt: r.used_at as number | null,
+  replacedBy: r.replaced_by as string | null,
 });
 
 export class SqliteStore implements Store {
@@ -92,8 +115,7 @@ export class SqliteStore implements Store {
     if (dir === ':memory:') {
       this.db = new Database(':memory:');
     } else {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      this.db = new Database(join(dir, 'keygate.db'));
+      this.db = new Database(ownerOnly(dir));
       this.db.pragma('journal_mode = WAL');
     }
     // FULL: a committed write survives power loss, not just a crash of the process.
@@ -196,8 +218,11 @@ export class SqliteStore implements Store {
     return this.get('SELECT count(*) AS n FROM users')!.n as number;
   }
 
-  async createSession(s: SessionRecord): Promise<void> {
-    this.insert('INSERT INTO sessions (sid, sub, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)', s.sid, s.sub, s.createdAt, s.expiresAt, s.revokedAt);
+  async createSession(s: SessionRecord, t: RefreshTokenRecord): Promise<void> {
+    this.db.transaction(() => {
+      this.insert('INSERT INTO sessions (sid, sub, created_at, expires_at, revoked_at, scope) VALUES (?, ?, ?, ?, ?, ?)', s.sid, s.sub, s.createdAt, s.expiresAt, s.revokedAt, s.scope);
+      this.addRefreshToken(t);
+    })();
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
@@ -205,25 +230,50 @@ export class SqliteStore implements Store {
     return row && toSession(row);
   }
 
-  async revokeSession(sid: string, at: number): Promise<boolean> {
-    this.changes('UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL', at, sid);
-    return this.get('SELECT 1 FROM sessions WHERE sid = ?', sid) !== undefined;
+  async endSession(s: SessionRef, at: number): Promise<void> {
+    this.changes(
+      `INSERT INTO sessions (sid, sub, created_at, expires_at, revoked_at, scope) VALUES (?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (sid) DO UPDATE SET revoked_at = coalesce(revoked_at, excluded.revoked_at)`,
+      s.sid, s.sub, at, s.expiresAt, at,
+    );
   }
 
   async revokeSessionsOfSubject(sub: string, at: number): Promise<number> {
     return this.changes('UPDATE sessions SET revoked_at = ? WHERE sub = ? AND revoked_at IS NULL', at, sub);
   }
 
-  async addRefreshToken(t: RefreshTokenRecord): Promise<void> {
-    this.insert('INSERT INTO refresh_tokens (hash, sid, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)', t.hash, t.sid, t.createdAt, t.expiresAt, t.usedAt);
+  private addRefreshToken(t: RefreshTokenRecord): void {
+    this.insert(
+      'INSERT INTO refresh_tokens (hash, sid, created_at, expires_at, used_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?)',
+      t.hash, t.sid, t.createdAt, t.expiresAt, t.usedAt, t.replacedBy,
+    );
   }
 
-  async consumeRefreshToken(hash: string, at: number): Promise<ConsumeResult> {
-    // One statement: SQLite serialises writers, so exactly one caller sees a change.
-    const consumed = this.changes('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL', at, hash) > 0;
+  async getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
     const row = this.get('SELECT * FROM refresh_tokens WHERE hash = ?', hash);
-    if (!row) return { outcome: 'unknown' };
-    return { outcome: consumed ? 'consumed' : 'reused', token: toRefresh(row) };
+    return row && toRefresh(row);
+  }
+
+  async rotateRefreshToken({ hash, successor, at, reuseIntervalMs }: Rotation): Promise<RotationResult> {
+    // One transaction: SQLite serialises writers, so exactly one caller spends the token.
+    return this.db.transaction((): RotationResult => {
+      const row = this.get('SELECT * FROM refresh_tokens WHERE hash = ?', hash);
+      if (!row) return { outcome: 'unknown' };
+      const token = toRefresh(row);
+      const session = this.get('SELECT * FROM sessions WHERE sid = ?', token.sid);
+      const current = session && toSession(session);
+      if (token.usedAt === null) {
+        this.changes('UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE hash = ?', at, successor.hash, hash);
+        this.addRefreshToken({ ...successor, sid: token.sid, expiresAt: token.expiresAt });
+        return { outcome: 'rotated', token: { ...token, usedAt: at, replacedBy: successor.hash }, session: current };
+      }
+      const next = this.get('SELECT used_at FROM refresh_tokens WHERE hash = ?', successor.hash);
+      if (token.replacedBy === successor.hash && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
+        return { outcome: 'repeated', token, session: current };
+      }
+      this.changes('UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL', at, token.sid);
+      return { outcome: 'reused', token, session: current && { ...current, revokedAt: current.revokedAt ?? at } };
+    }).immediate();
   }
 
   async revokeToken(jti: string, expiresAt: number): Promise<void> {

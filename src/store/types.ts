@@ -47,6 +47,19 @@ export interface SessionRecord {
   expiresAt: number;
   /** When the session (and every token of it) was revoked, or null. */
   revokedAt: number | null;
+  /** The scope granted at login, kept (never widened) by every token of the session; null for none. */
+  scope: string | null;
+}
+
+/**
+ * A session as its tokens know it. A keypair login's session lives only in its tokens
+ * (no row is written per handshake) until it is ended; ending it stores this much.
+ */
+export interface SessionRef {
+  sid: string;
+  sub: string;
+  /** No token of the session can be valid after this. */
+  expiresAt: number;
 }
 
 /** A refresh token, stored only as a hash. */
@@ -58,12 +71,33 @@ export interface RefreshTokenRecord {
   expiresAt: number;
   /** When it was exchanged, or null while unused. */
   usedAt: number | null;
+  /** The hash of the token it was exchanged for, or null while unused. */
+  replacedBy: string | null;
 }
 
-/** What {@link Store.consumeRefreshToken} found. */
-export type ConsumeResult =
-  | { outcome: 'consumed'; token: RefreshTokenRecord }
-  | { outcome: 'reused'; token: RefreshTokenRecord }
+/** A refresh token to exchange for its successor: what {@link Store.rotateRefreshToken} takes. */
+export interface Rotation {
+  /** Hash of the token presented. */
+  hash: string;
+  /** The successor to add if the presented token is unused; it takes the presented token's `sid` and `expiresAt`. */
+  successor: Omit<RefreshTokenRecord, 'sid' | 'expiresAt'>;
+  /** The time of the exchange. */
+  at: number;
+  /**
+   * How long after its use a repeat of the same token, whose successor is still unused,
+   * is answered as a repeat instead of as reuse (a lost reply, two tabs at once).
+   */
+  reuseIntervalMs: number;
+}
+
+/** What {@link Store.rotateRefreshToken} did. */
+export type RotationResult =
+  /** The token was unused: it is spent and the successor added, in one commit. */
+  | { outcome: 'rotated'; token: RefreshTokenRecord; session: SessionRecord | undefined }
+  /** The token was spent within the reuse interval for this same successor, which is still unused. */
+  | { outcome: 'repeated'; token: RefreshTokenRecord; session: SessionRecord | undefined }
+  /** The token was spent before, otherwise: its session is revoked at `at` in the same commit. */
+  | { outcome: 'reused'; token: RefreshTokenRecord; session: SessionRecord | undefined }
   | { outcome: 'unknown' };
 
 export interface Store {
@@ -90,22 +124,29 @@ export interface Store {
   listUsers(options: { offset: number; limit: number }): Promise<UserRecord[]>;
   countUsers(): Promise<number>;
 
-  /** Adds a session. A sid that exists already: duplicate_entity. */
-  createSession(session: SessionRecord): Promise<void>;
+  /**
+   * Adds a session and its first refresh token in one commit (both or neither). A sid or
+   * hash that exists already: duplicate_entity.
+   */
+  createSession(session: SessionRecord, firstToken: RefreshTokenRecord): Promise<void>;
   getSession(sid: string): Promise<SessionRecord | undefined>;
-  /** Revokes a session (first revocation time wins). Returns false when no such session exists. */
-  revokeSession(sid: string, at: number): Promise<boolean>;
-  /** Revokes every unrevoked session of a subject; returns how many. */
+  /**
+   * Ends a session: marks it revoked at `at` (the first revocation time wins). A session
+   * that was never stored (a keypair login's) is stored as revoked, so that every token
+   * that carries its sid is refused until `expiresAt`.
+   */
+  endSession(session: SessionRef, at: number): Promise<void>;
+  /** Revokes every unrevoked stored session of a subject; returns how many. */
   revokeSessionsOfSubject(sub: string, at: number): Promise<number>;
 
-  /** Adds a refresh token. A hash that exists already: duplicate_entity. */
-  addRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
   /**
-   * Atomically marks an unused refresh token used. 'consumed' for exactly one caller per
-   * token, however many race; 'reused' when it had been used before; 'unknown' otherwise.
-   * Expiry is not checked here.
+   * Exchanges a refresh token for its successor in one commit. Exactly one of any number
+   * of racing callers with an unused token gets 'rotated'; the others see it spent
+   * ('repeated' within the reuse interval for the same successor, else 'reused', which
+   * revokes the session in the same commit). Expiry and revocation are not checked here.
    */
-  consumeRefreshToken(hash: string, at: number): Promise<ConsumeResult>;
+  rotateRefreshToken(rotation: Rotation): Promise<RotationResult>;
 
   /** Records that the access token `jti` is revoked; kept until `expiresAt`. Idempotent. */
   revokeToken(jti: string, expiresAt: number): Promise<void>;

@@ -85,7 +85,8 @@ async function act(button: HTMLButtonElement, action: () => Promise<void>): Prom
   }
 }
 
-async function api(path: string, init: { body?: unknown; token?: string } = {}): Promise<{ status: number; body: any }> {
+/** A call of keygate's JSON API; callers know the shape of the route's answer (T). */
+async function api<T = unknown>(path: string, init: { body?: unknown; token?: string } = {}): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -101,7 +102,7 @@ async function api(path: string, init: { body?: unknown; token?: string } = {}):
     const message = (body as { message?: string } | undefined)?.message ?? `The server answered ${res.status}.`;
     throw new Error(message);
   }
-  return { status: res.status, body };
+  return { status: res.status, body: body as T };
 }
 
 async function loadIdentity(fresh = false): Promise<void> {
@@ -131,7 +132,7 @@ function wire(): void {
       const userAuth = await login(identity, location.origin, { timeoutMs: 10_000 });
       signedIn({ method: 'keypair', userAuth }, 'Logged in with your key pair.');
     } catch (err) {
-      if (err instanceof LoginError && err.kind === 'connection') throw new Error(`Cannot reach the server at ${location.origin}: it may be down.`);
+      if (err instanceof LoginError && err.kind === 'connection') throw new Error(`Cannot reach the server at ${location.origin}: it may be down.`, { cause: err });
       throw err;
     }
   }));
@@ -140,7 +141,7 @@ function wire(): void {
   $('pw-form').addEventListener('submit', (event) => {
     event.preventDefault();
     void act($<HTMLButtonElement>('pw-login'), async () => {
-      const { body } = await api('/api/login', { body: credentials() });
+      const { body } = await api<{ userAuth: UserAuth; refreshToken: string }>('/api/login', { body: credentials() });
       signedIn({ method: 'password', userAuth: body.userAuth, refreshToken: body.refreshToken }, 'Logged in with your password.');
     });
   });

@@ -1,6 +1,7 @@
 /** A small JSON HTTP client for tests. */
 export interface Reply {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of any shape; tests assert on it field by field
   body: any;
   headers: Headers;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { startKeygate, type Keygate } from '../../src/keygate.js';
+import { startKeygate, type Keygate, type KeygateOptions } from '../../src/keygate.js';
 import { createLogger } from '../../src/log.js';
 
 /** A fixed API pair for tests (made with `npm run keygen`). */
@@ -21,7 +21,16 @@ export function tempDir(prefix = 'keygate-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestKeygate(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestKeygate> {
+/** A clock for tests: starts at the real time and moves only when told. */
+export class TestClock {
+  ms = Date.now();
+  readonly now = () => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export async function startTestKeygate(env: Record<string, string> = {}, dataDir = tempDir(), options: KeygateOptions = {}): Promise<TestKeygate> {
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -33,7 +42,7 @@ export async function startTestKeygate(env: Record<string, string> = {}, dataDir
   });
   const logLines: string[] = [];
   const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const keygate = await startKeygate(config, log);
+  const keygate = await startKeygate(config, log, options);
   let stopped = false;
   return Object.assign(keygate, {
     logLines,

@@ -36,6 +36,7 @@ export class TestSocket {
   }
 
   /** The next message, or a rejection after `ms`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed server message of any shape; tests assert on it field by field
   next(ms = 5000): Promise<any> {
     const queued = this.messages.shift();
     if (queued !== undefined) return Promise.resolve(queued);
@@ -49,6 +50,7 @@ export class TestSocket {
   }
 
   /** Every message until the socket closes, and the close. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as next()
   async drain(): Promise<{ messages: any[]; close: Closed }> {
     const close = await this.closed;
     return { messages: this.messages.splice(0), close };

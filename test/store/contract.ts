@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { AuthError } from '../../src/errors.js';
-import type { RefreshTokenRecord, SessionRecord, SigningKeyRecord, Store, UserRecord } from '../../src/store/types.js';
+import type { RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, Store, UserRecord } from '../../src/store/types.js';
 
 export type StoreFactory = () => Promise<Store> | Store;
 
@@ -19,10 +19,13 @@ const user = (id: string, username: string, extra: Partial<UserRecord> = {}): Us
   id, username, passwordHash: `$argon2id$v=19$m=19456,t=2,p=1$${id}`, createdAt: 1000, disabled: false, roles: [], ...extra,
 });
 const session = (sid: string, sub: string, extra: Partial<SessionRecord> = {}): SessionRecord => ({
-  sid, sub, createdAt: 1000, expiresAt: 100_000, revokedAt: null, ...extra,
+  sid, sub, createdAt: 1000, expiresAt: 100_000, revokedAt: null, scope: null, ...extra,
 });
 const refresh = (hash: string, sid: string, extra: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
-  hash, sid, createdAt: 1000, expiresAt: 50_000, usedAt: null, ...extra,
+  hash, sid, createdAt: 1000, expiresAt: 50_000, usedAt: null, replacedBy: null, ...extra,
+});
+const rotation = (hash: string, next: string, at: number, reuseIntervalMs = 0): Rotation => ({
+  hash, successor: { hash: next, createdAt: at, usedAt: null, replacedBy: null }, at, reuseIntervalMs,
 });
 
 async function expectDuplicate(promise: Promise<unknown>): Promise<void> {
@@ -134,39 +137,91 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     describe('sessions and refresh tokens', () => {
-      it('creates, finds and revokes sessions; the first revocation time wins', async () => {
-        await store.createSession(session('s1', 'u1'));
-        await expectDuplicate(store.createSession(session('s1', 'u2')));
-        expect(await store.getSession('s1')).to.deep.equal(session('s1', 'u1'));
-        expect(await store.revokeSession('s1', 2000)).to.equal(true);
-        expect(await store.revokeSession('s1', 3000)).to.equal(true);
-        expect((await store.getSession('s1'))!.revokedAt).to.equal(2000);
-        expect(await store.revokeSession('nope', 2000)).to.equal(false);
+      it('creates a session with its first refresh token in one commit, and finds both', async () => {
+        await store.createSession(session('s1', 'u1', { scope: 'read write' }), refresh('h1', 's1'));
+        expect(await store.getSession('s1')).to.deep.equal(session('s1', 'u1', { scope: 'read write' }));
+        expect(await store.getRefreshToken('h1')).to.deep.equal(refresh('h1', 's1'));
         expect(await store.getSession('nope')).to.equal(undefined);
+        expect(await store.getRefreshToken('nope')).to.equal(undefined);
+      });
+
+      it('stores neither the session nor the token when either is a duplicate', async () => {
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        await expectDuplicate(store.createSession(session('s1', 'u2'), refresh('h2', 's1')));
+        expect(await store.getRefreshToken('h2')).to.equal(undefined);
+        await expectDuplicate(store.createSession(session('s2', 'u2'), refresh('h1', 's2')));
+        expect(await store.getSession('s2')).to.equal(undefined);
+        expect(await store.getSession('s1')).to.deep.equal(session('s1', 'u1'));
+      });
+
+      it('ends a stored session; the first revocation time wins', async () => {
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        await store.endSession({ sid: 's1', sub: 'u1', expiresAt: 1 }, 2000);
+        await store.endSession({ sid: 's1', sub: 'u1', expiresAt: 1 }, 3000);
+        expect(await store.getSession('s1')).to.deep.equal(session('s1', 'u1', { revokedAt: 2000 }));
+      });
+
+      it('ends a session that was never stored by storing it revoked until its expiry', async () => {
+        await store.endSession({ sid: 'kp', sub: 'bbaa-key', expiresAt: 90_000 }, 4000);
+        expect(await store.getSession('kp')).to.deep.equal({ sid: 'kp', sub: 'bbaa-key', createdAt: 4000, expiresAt: 90_000, revokedAt: 4000, scope: null });
+        expect(await store.purgeExpired(80_000)).to.equal(0);
+        expect(await store.purgeExpired(95_000)).to.equal(1);
+        expect(await store.getSession('kp')).to.equal(undefined);
       });
 
       it('revokes every session of a subject', async () => {
-        await store.createSession(session('s1', 'u1'));
-        await store.createSession(session('s2', 'u1'));
-        await store.createSession(session('s3', 'u2'));
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        await store.createSession(session('s2', 'u1'), refresh('h2', 's2'));
+        await store.createSession(session('s3', 'u2'), refresh('h3', 's3'));
         expect(await store.revokeSessionsOfSubject('u1', 5000)).to.equal(2);
         expect(await store.revokeSessionsOfSubject('u1', 6000)).to.equal(0);
         expect((await store.getSession('s2'))!.revokedAt).to.equal(5000);
         expect((await store.getSession('s3'))!.revokedAt).to.equal(null);
       });
 
-      it('consumes a refresh token once, then reports reuse', async () => {
-        await store.addRefreshToken(refresh('h1', 's1'));
-        await expectDuplicate(store.addRefreshToken(refresh('h1', 's2')));
-        expect(await store.consumeRefreshToken('h1', 2000)).to.deep.equal({ outcome: 'consumed', token: refresh('h1', 's1', { usedAt: 2000 }) });
-        expect(await store.consumeRefreshToken('h1', 3000)).to.deep.equal({ outcome: 'reused', token: refresh('h1', 's1', { usedAt: 2000 }) });
-        expect(await store.consumeRefreshToken('h2', 3000)).to.deep.equal({ outcome: 'unknown' });
+      it('rotates a refresh token: spends it and adds its successor in the same session, with its expiry', async () => {
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        const result = await store.rotateRefreshToken(rotation('h1', 'h2', 2000));
+        expect(result).to.deep.equal({ outcome: 'rotated', token: refresh('h1', 's1', { usedAt: 2000, replacedBy: 'h2' }), session: session('s1', 'u1') });
+        expect(await store.getRefreshToken('h1')).to.deep.equal(refresh('h1', 's1', { usedAt: 2000, replacedBy: 'h2' }));
+        expect(await store.getRefreshToken('h2')).to.deep.equal(refresh('h2', 's1', { createdAt: 2000 }));
+        expect(await store.rotateRefreshToken(rotation('nope', 'x', 2000))).to.deep.equal({ outcome: 'unknown' });
       });
 
-      it('lets exactly one of many concurrent consumers win', async () => {
-        await store.addRefreshToken(refresh('h1', 's1'));
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.consumeRefreshToken('h1', 2000 + i)));
-        expect(results.filter((r) => r.outcome === 'consumed')).to.have.length(1);
+      it('answers a repeat within the reuse interval, for the same still-unused successor, as a repeat', async () => {
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        await store.rotateRefreshToken(rotation('h1', 'h2', 2000, 5000));
+        const again = await store.rotateRefreshToken(rotation('h1', 'h2', 6000, 5000));
+        expect(again.outcome).to.equal('repeated');
+        expect((await store.getSession('s1'))!.revokedAt).to.equal(null);
+      });
+
+      it('treats a second use as reuse and revokes the session in the same commit: after the interval, for another successor, or once the successor was used', async () => {
+        const cases: Array<[string, (s: Store) => Promise<unknown>]> = [
+          ['after the interval', (s) => s.rotateRefreshToken(rotation('h1', 'h2', 7001, 5000))],
+          ['another successor', (s) => s.rotateRefreshToken(rotation('h1', 'other', 3000, 5000))],
+          ['successor used', async (s) => {
+            await s.rotateRefreshToken(rotation('h2', 'h3', 2500, 5000));
+            return s.rotateRefreshToken(rotation('h1', 'h2', 3000, 5000));
+          }],
+        ];
+        for (const [name, repeat] of cases) {
+          const sid = `s-${name}`;
+          await store.createSession(session(sid, 'u1'), refresh(`h1`, sid));
+          await store.rotateRefreshToken(rotation('h1', 'h2', 2000, 5000));
+          const result = (await repeat(store)) as { outcome: string; session?: { revokedAt: number | null } };
+          expect(result.outcome, name).to.equal('reused');
+          expect(result.session?.revokedAt, name).to.be.a('number');
+          expect((await store.getSession(sid))!.revokedAt, name).to.be.a('number');
+          await store.close();
+          store = await factory();
+        }
+      });
+
+      it('lets exactly one of many concurrent rotations of a token win', async () => {
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken(rotation('h1', `next${i}`, 2000 + i))));
+        expect(results.filter((r) => r.outcome === 'rotated')).to.have.length(1);
         expect(results.filter((r) => r.outcome === 'reused')).to.have.length(19);
       });
     });
@@ -190,15 +245,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
 
       it('purges what has expired and keeps the rest', async () => {
-        await store.addRefreshToken(refresh('old', 's1', { expiresAt: 100 }));
-        await store.addRefreshToken(refresh('new', 's1', { expiresAt: 10_000 }));
         await store.revokeToken('j-old', 100);
         await store.revokeToken('j-new', 10_000);
-        await store.createSession(session('s-old', 'u', { expiresAt: 100 }));
-        await store.createSession(session('s-new', 'u', { expiresAt: 10_000 }));
+        await store.createSession(session('s-old', 'u', { expiresAt: 100 }), refresh('old', 's-old', { expiresAt: 100 }));
+        await store.createSession(session('s-new', 'u', { expiresAt: 10_000 }), refresh('new', 's-new', { expiresAt: 10_000 }));
         expect(await store.purgeExpired(5000)).to.equal(3);
-        expect(await store.consumeRefreshToken('old', 6000)).to.deep.equal({ outcome: 'unknown' });
-        expect((await store.consumeRefreshToken('new', 6000)).outcome).to.equal('consumed');
+        expect(await store.rotateRefreshToken(rotation('old', 'x', 6000))).to.deep.equal({ outcome: 'unknown' });
+        expect((await store.rotateRefreshToken(rotation('new', 'y', 6000))).outcome).to.equal('rotated');
         expect(await store.isTokenRevoked('j-old')).to.equal(false);
         expect(await store.isTokenRevoked('j-new')).to.equal(true);
         expect(await store.getSession('s-old')).to.equal(undefined);

@@ -1,11 +1,19 @@
-/** Request bodies: JSON (or form, for RFC 7662 clients), at most BODY_LIMIT_BYTES. */
+/**
+ * Request bodies: JSON only (a cross-site form cannot send it without a CORS preflight),
+ * except where a standard allows a form body (RFC 7662 introspection); at most
+ * BODY_LIMIT_BYTES. Each route that reads a body names its parser as a step.
+ */
 import bodyParser from 'koa-bodyparser';
-import type { ParameterizedContext } from 'koa';
+import type { Next, ParameterizedContext } from 'koa';
 import { AuthError } from '../../errors.js';
 
-export function parseBody(limitBytes: number) {
-  return bodyParser({
-    enableTypes: ['json', 'form'],
+type BodyType = 'json' | 'form';
+
+const MEDIA: Record<BodyType, string> = { json: 'application/json', form: 'application/x-www-form-urlencoded' };
+
+function bodyParserFor(types: BodyType[], limitBytes: number) {
+  const parse = bodyParser({
+    enableTypes: types,
     jsonLimit: String(limitBytes),
     formLimit: String(limitBytes),
     strict: true,
@@ -14,7 +22,21 @@ export function parseBody(limitBytes: number) {
       throw new AuthError('invalid_request', 'The request body is not valid JSON.');
     },
   });
+  const accepted = types.map((t) => MEDIA[t]);
+  return async function parseRequestBody(ctx: ParameterizedContext, next: Next): Promise<void> {
+    // false: there is a body and its type is not one we read (null: no body at all).
+    if (ctx.request.is(accepted) === false) {
+      throw new AuthError('unsupported_media_type', `Send the body as ${accepted.join(' or ')}.`);
+    }
+    await parse(ctx, next);
+  };
 }
+
+/** Step: parses a JSON body; any other media type is 415. */
+export const jsonBody = (limitBytes: number) => bodyParserFor(['json'], limitBytes);
+
+/** Step: parses a JSON or form body (only where a standard allows forms). */
+export const jsonOrFormBody = (limitBytes: number) => bodyParserFor(['json', 'form'], limitBytes);
 
 /** The parsed body as an object; anything else (array, string, missing) is invalid_request. */
 export function bodyOf(ctx: ParameterizedContext): Record<string, unknown> {

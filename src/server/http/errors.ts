@@ -1,7 +1,8 @@
 /** The one HTTP error renderer as Koa middleware, and the 404 for unknown routes. */
 import type { Context, Next } from 'koa';
-import { AuthError, renderHttpError } from '../../errors.js';
+import { AuthError, asAuthError, renderHttpError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { logFailure } from '../log-failure.js';
 
 /** koa-bodyparser and Koa's own errors carry a status; map them onto our codes. */
 function fromHttpError(err: unknown): unknown {
@@ -19,8 +20,9 @@ export function errorHandler(log: Logger) {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new AuthError('not_found', `No route for ${ctx.method} ${ctx.path}.`);
     } catch (err) {
-      const { status, body, headers } = renderHttpError(fromHttpError(err));
-      if (status >= 500) log.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+      const error = asAuthError(fromHttpError(err));
+      const { status, body, headers } = renderHttpError(error);
+      logFailure(log, error, 'request failed', { method: ctx.method, path: ctx.path });
       ctx.status = status;
       ctx.set(headers);
       ctx.body = body;

@@ -3,7 +3,9 @@
  * `npm run build`, read once at start and served under a strict Content-Security-Policy.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { TLSSocket } from 'node:tls';
 import type { Middleware, ParameterizedContext } from 'koa';
+import type { Config } from '../../config.js';
 import { AuthError } from '../../errors.js';
 
 /** dist/ of this package, whether running from src/ (tsx) or from dist/. */
@@ -17,9 +19,25 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/assets/keygate-client.js': { file: 'browser/keygate-client.js', type: 'text/javascript; charset=utf-8' },
 };
 
+/** A plain host[:port]: a DNS name or IPv4 address, or a bracketed IPv6 address. Nothing else reaches a header. */
+const PLAIN_HOST = /^(?:[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?$/i;
+
+/**
+ * The websocket origin of this server, for the page's CSP: from PUBLIC_URL, or else from
+ * the Host header (X-Forwarded-Host/-Proto behind TRUST_PROXY) when it is a plain
+ * host[:port]. Never request data that could add a directive.
+ */
+export function socketOrigin(config: Pick<Config, 'publicUrl' | 'trustProxy'>, ctx: ParameterizedContext): string {
+  if (config.publicUrl !== undefined) return config.publicUrl.replace(/^http/, 'ws');
+  const forwarded = (name: string) => (config.trustProxy ? ctx.get(name).split(',')[0]!.trim() : '');
+  const host = forwarded('x-forwarded-host') || ctx.get('host');
+  if (!PLAIN_HOST.test(host)) throw new AuthError('invalid_request', 'The Host header is not a plain host[:port].');
+  const secure = forwarded('x-forwarded-proto') === 'https' || ctx.req.socket instanceof TLSSocket;
+  return `${secure ? 'wss' : 'ws'}://${host}`;
+}
+
 /** No inline script or style, nothing from elsewhere; sockets and fetches go back to this server only. */
-function pageCsp(host: string, secure: boolean): string {
-  const ws = `${secure ? 'wss' : 'ws'}://${host}`;
+function pageCsp(ws: string): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -42,14 +60,14 @@ function load(): Map<string, { body: Buffer; type: string }> | undefined {
   return out;
 }
 
-export function pageRoutes(): Array<[string, Middleware]> {
+export function pageRoutes(config: Config): Array<[string, Middleware]> {
   const files = load();
   return Object.keys(FILES).map((route) => [
     route,
     function servePage(ctx: ParameterizedContext) {
       const asset = files?.get(route);
       if (!asset) throw new AuthError('not_found', 'The page is not built: run `npm run build`.');
-      ctx.set('Content-Security-Policy', pageCsp(ctx.host, ctx.secure));
+      ctx.set('Content-Security-Policy', pageCsp(socketOrigin(config, ctx)));
       ctx.set('Cache-Control', route === '/' ? 'no-cache' : 'public, max-age=300');
       ctx.type = asset.type;
       ctx.body = asset.body;

@@ -9,7 +9,9 @@ import type { Config } from '../../config.js';
 import type { Core } from '../../core/index.js';
 import type { KeypairLogin } from '../../core/keypair-login.js';
 import { AuthError, asAuthError, renderSocketError, WS_CLOSE } from '../../errors.js';
+import { logFailure } from '../log-failure.js';
 import type { Logger } from '../../log.js';
+import { clientAddress, trustedHops } from '../address.js';
 
 /** After we send a close frame, how long a peer gets to answer before the socket is destroyed. */
 export const CLOSE_GRACE_MS = 2000;
@@ -119,7 +121,7 @@ class UserAuthSession {
   fail(err: unknown, closeCode?: number): void {
     if (this.closed) return;
     const error = asAuthError(err);
-    if (error.status >= 500) this.log.error({ err: error.cause ?? error }, 'userauth handshake failed');
+    logFailure(this.log, error, 'userauth handshake failed');
     this.login.abandon(error);
     const rendered = renderSocketError(error);
     this.send(rendered.message);
@@ -160,14 +162,16 @@ class UserAuthSession {
 /** The koa-websocket middleware for /ws/userauth. */
 export function userAuthSocket(core: Core, config: Config, log: Logger) {
   const allowed = new Set(config.allowedOrigins);
-  return function userAuthHandshake(ctx: ParameterizedContext): void {
-    const { websocket } = ctx as ParameterizedContext & { websocket: WebSocket };
-    const login = core.keypairLogin(ctx.ip);
+  const hops = trustedHops(config);
+  return function userAuthHandshake(ctx: ParameterizedContext & { websocket: WebSocket }): void {
+    const { websocket } = ctx;
+    const address = clientAddress(ctx.req, hops);
+    const login = core.keypairLogin(address);
     const session = new UserAuthSession(websocket, login, config, log);
     const origin = ctx.get('origin');
     if (allowed.size > 0 && origin !== '' && !allowed.has(origin)) {
       return session.fail(new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`));
     }
-    core.limits.chargeAddress(ctx.ip).catch((err: unknown) => session.fail(err));
+    core.limits.chargeAddress(address).catch((err: unknown) => session.fail(err));
   };
 }
