@@ -1,0 +1,215 @@
+/**
+ * Accounts and identities under attack (issue 8, items 3, 5, 6, 9, 15).
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { PrivateKey } from '@textile/hub';
+import { login as keypairLogin } from '../src/client/index.js';
+import { formatPublicKey, parsePublicKey } from '../src/core/identity.js';
+import { AuthError } from '../src/errors.js';
+import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { basic, client } from './helpers/http.js';
+import { bufferJson, TestSocket } from './helpers/ws.js';
+
+const PASSWORD = 'correct horse battery';
+const P = 2n ** 255n - 19n;
+const Y8 = 0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n;
+
+/** The 32-byte little-endian encoding of y, with the sign bit set or not. */
+function encodePoint(y: bigint, signBit: boolean): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((y >> BigInt(8 * i)) & 0xffn);
+  if (signBit) out[31]! |= 0x80;
+  return out;
+}
+
+describe('hardening: accounts and identities', () => {
+  let kg: TestKeygate;
+  before(async () => {
+    kg = await startTestKeygate({ RATE_LIMITS: 'off', HASH_QUEUE_MAX: '100', HASH_QUEUE_TIMEOUT_MS: '60000' });
+  });
+  after(() => kg.stop());
+
+  describe('3. inputs are bounded before normalisation', () => {
+    it('refuses a registration of ~8,000 combining marks without normalising it', async () => {
+      const started = performance.now();
+      const res = await client(kg.url).post('/api/users', { username: `a${'\u0301'.repeat(8000)}`, password: PASSWORD });
+      expect(res.status).to.equal(400);
+      expect(res.body.message).to.match(/^username is too long/);
+      expect(performance.now() - started).to.be.below(500);
+    });
+
+    it('refuses a login name that would expand (1,024 x U+FDFA) before it can become a lockout key', async () => {
+      const res = await client(kg.url).post('/api/login', { username: '\ufdfa'.repeat(1024), password: PASSWORD });
+      expect(res.status).to.equal(400);
+      expect(res.body.message).to.match(/^username is too long/);
+    });
+
+    it('answers a login name that expands past USERNAME_MAX as an unknown user, without hashing', async () => {
+      const started = performance.now();
+      const res = await client(kg.url).post('/api/login', { username: '\ufdfa'.repeat(10), password: PASSWORD });
+      expect(res.status).to.equal(401);
+      expect(res.body.error).to.equal('invalid_credentials');
+      expect(performance.now() - started).to.be.below(500);
+    });
+  });
+
+  describe('5. the lockout holds under concurrency', () => {
+    it('checks at most LOCKOUT_ATTEMPTS passwords of 40 concurrent guesses, and a right one inside the burst does not reopen it', async () => {
+      const locking = await startTestKeygate({ RATE_LIMITS: 'off', LOCKOUT_ATTEMPTS: '10', HASH_QUEUE_MAX: '100', HASH_QUEUE_TIMEOUT_MS: '60000' });
+      try {
+        await locking.core.users.register('burst_target', PASSWORD);
+        const verify = locking.core.hasher.verify.bind(locking.core.hasher);
+        let checked = 0;
+        locking.core.hasher.verify = (hash, password) => {
+          checked++;
+          return verify(hash, password);
+        };
+        const api = client(locking.url);
+        const guesses = Array.from({ length: 40 }, (_, i) => (i === 20 ? PASSWORD : `wrong guess ${i}`));
+        const results = await Promise.all(guesses.map((password) => api.post('/api/login', { username: 'burst_target', password })));
+        expect(checked).to.equal(10);
+        expect(results.filter((r) => r.status !== 429)).to.have.length(10);
+        expect(results.filter((r) => r.status === 429).every((r) => r.body.error === 'account_locked')).to.equal(true);
+        expect((await api.post('/api/login', { username: 'burst_target', password: 'one more guess' })).status).to.equal(429);
+        expect(checked).to.equal(10);
+      } finally {
+        await locking.stop();
+      }
+    });
+
+    it('refunds a successful login, so a user who logs in keeps their allowance', async () => {
+      const locking = await startTestKeygate({ RATE_LIMITS: 'off', LOCKOUT_ATTEMPTS: '2' });
+      try {
+        const api = client(locking.url);
+        await locking.core.users.register('refunded', PASSWORD);
+        for (let i = 0; i < 3; i++) expect((await api.post('/api/login', { username: 'refunded', password: PASSWORD })).status).to.equal(200);
+        expect((await api.post('/api/login', { username: 'refunded', password: 'wrong password' })).status).to.equal(401);
+        expect((await api.post('/api/login', { username: 'refunded', password: PASSWORD })).status).to.equal(200);
+      } finally {
+        await locking.stop();
+      }
+    });
+  });
+
+  describe('6. revoking by subject cannot be redirected through a username', () => {
+    function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+        env: { ...process.env, DATA_DIR: kg.dataDir, USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+    }
+
+    it('refuses to register a username that parses as a public key', async () => {
+      const victim = PrivateKey.fromRandom().public.toString();
+      const res = await client(kg.url).post('/api/users', { username: victim, password: PASSWORD });
+      expect(res.status).to.equal(400);
+      expect(res.body.message).to.equal('username must not be a public key string.');
+    });
+
+    it('takes --subject literally, even when a (legacy) username equals it', async function () {
+      this.timeout(30_000);
+      const victim = PrivateKey.fromRandom();
+      const pubkey = victim.public.toString();
+      // A username registered before the profile refused it: straight into the store.
+      await kg.core.store.createUser({ id: 'legacy-user', username: pubkey, passwordHash: 'x', createdAt: 0, disabled: false, roles: [] });
+      const token = (await keypairLogin(victim, kg.wsUrl)).token!;
+      const res = await cli(['tokens', 'revoke', '--subject', pubkey]);
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout).to.equal(`revoked every token and session of subject ${pubkey} issued until now\n`);
+      expect((await client(kg.url).post('/api/introspect', { token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body.active).to.equal(false);
+      expect(await kg.core.store.subjectRevokedAt('legacy-user')).to.equal(undefined);
+    });
+
+    it('resolves usernames only with --user, and wants exactly one target', async function () {
+      this.timeout(30_000);
+      await kg.core.users.register('revoke_by_name', PASSWORD);
+      const user = (await kg.core.store.getUserByUsername('revoke_by_name'))!;
+      const res = await cli(['tokens', 'revoke', '--user', 'Revoke_By_Name']);
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout).to.equal(`revoked every token and session of user revoke_by_name (${user.id}) issued until now\n`);
+      const both = await cli(['tokens', 'revoke', '--user', 'x', '--subject', 'y']);
+      expect(both.code).to.equal(2);
+      expect(both.stderr).to.match(/^keygate: give exactly one of a token, --subject <sub> or --user <username>\n/);
+    });
+  });
+
+  describe('9. small-order public keys', () => {
+    const smallOrderY = [1n, P - 1n, 0n, Y8, P - Y8];
+
+    it('shows the attack is real: the identity point verifies a constant signature over any message', () => {
+      const identity = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(encodePoint(1n, false)).toString('base64url') }, format: 'jwk' });
+      const forged = Buffer.concat([Buffer.from(encodePoint(1n, false)), Buffer.alloc(32)]);
+      expect(verify(null, randomBytes(32), identity, forged)).to.equal(true);
+    });
+
+    it('refuses every small-order point in every encoding, and non-canonical encodings', () => {
+      const encodings = smallOrderY.flatMap((y) => [encodePoint(y, false), encodePoint(y, true)]);
+      // Non-canonical: y + p for the y < 19 that have one (0 and 1 here), and p itself.
+      encodings.push(encodePoint(P, false), encodePoint(P + 1n, true), encodePoint(P + 5n, false));
+      for (const raw of encodings) {
+        const err = (() => {
+          try {
+            parsePublicKey(formatPublicKey(raw));
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(err, Buffer.from(raw).toString('hex')).to.be.instanceOf(AuthError);
+        expect((err as AuthError).code).to.equal('invalid_pubkey');
+      }
+    });
+
+    it('still accepts real keys', () => {
+      for (let i = 0; i < 50; i++) {
+        const key = PrivateKey.fromRandom();
+        expect(parsePublicKey(key.public.toString()).id).to.equal(key.public.toString());
+      }
+    });
+
+    it('refuses the identity point at the websocket before any challenge, so no token is issued for it', async () => {
+      const socket = await TestSocket.open(`${kg.wsUrl}/ws/userauth`);
+      socket.send({ type: 'token', pubkey: formatPublicKey(encodePoint(1n, false)) });
+      socket.send({ type: 'challenge', sig: bufferJson(Buffer.concat([Buffer.from(encodePoint(1n, false)), Buffer.alloc(32)])) });
+      const { messages, close } = await socket.drain();
+      expect(messages).to.deep.equal([{ type: 'error', value: 'pubkey is a point of small order, which proves nothing; use a real key.' }]);
+      expect(close.code).to.equal(4400);
+    });
+
+    it('keeps signatures of real keys verifying (no false positives from the check)', async () => {
+      const key = PrivateKey.fromRandom();
+      const message = randomBytes(32);
+      expect(verify(null, message, parsePublicKey(key.public.toString()).key, await key.sign(message))).to.equal(true);
+    });
+  });
+
+  describe('15. invisible and look-alike usernames', () => {
+    for (const [name, username] of [
+      ['a variation selector', 'alice\ufe0f'],
+      ['a combining grapheme joiner', 'ali\u034fce'],
+      ['a Hangul filler', 'alice\u3164'],
+      ['a Hangul choseong filler', '\u115falice'],
+      ['a Mongolian variation selector', 'alice\u180b'],
+      ['a Cyrillic а among Latin letters', '\u0430lice'],
+    ] as const) {
+      it(`refuses ${name}, so it cannot pass for another account`, async () => {
+        const api = client(kg.url);
+        const res = await api.post('/api/users', { username, password: PASSWORD });
+        expect(res.status).to.equal(400);
+        expect(res.body.error).to.equal('invalid_request');
+      });
+    }
+
+    it('still registers names in one script of any kind', async () => {
+      for (const username of ['δημήτρης', 'владимир', 'たろう', 'taro太郎', '김철수']) {
+        expect((await client(kg.url).post('/api/users', { username, password: PASSWORD })).status, username).to.equal(201);
+      }
+    });
+  });
+});
