@@ -79,6 +79,22 @@ describe('hardening: accounts and identities', () => {
       }
     });
 
+    it('does not count an attempt whose password was never checked (the hash queue was full)', async () => {
+      const busy = await startTestKeygate({ RATE_LIMITS: 'off', LOCKOUT_ATTEMPTS: '3', HASH_CONCURRENCY: '1', HASH_QUEUE_MAX: '0' });
+      try {
+        const api = client(busy.url);
+        await busy.core.users.register('patient_user', PASSWORD);
+        const storm = Array.from({ length: 6 }, (_, i) => api.post('/api/login', { username: `storm${i}`, password: PASSWORD }));
+        const mine = await Promise.all(Array.from({ length: 6 }, () => api.post('/api/login', { username: 'patient_user', password: PASSWORD })));
+        await Promise.all(storm);
+        expect(mine.some((r) => r.status === 503), 'some of them met a full queue').to.equal(true);
+        expect(mine.filter((r) => r.status === 429)).to.deep.equal([]);
+        expect((await api.post('/api/login', { username: 'patient_user', password: PASSWORD })).status).to.equal(200);
+      } finally {
+        await busy.stop();
+      }
+    });
+
     it('refunds a successful login, so a user who logs in keeps their allowance', async () => {
       const locking = await startTestKeygate({ RATE_LIMITS: 'off', LOCKOUT_ATTEMPTS: '2' });
       try {
@@ -122,7 +138,7 @@ describe('hardening: accounts and identities', () => {
       const token = (await keypairLogin(victim, kg.wsUrl)).token!;
       const res = await cli(['tokens', 'revoke', '--subject', pubkey]);
       expect(res.code, res.stderr).to.equal(0);
-      expect(res.stdout).to.equal(`revoked every token and session of subject ${pubkey} issued until now\n`);
+      expect(res.stdout).to.equal(`revoked every token and session of public key ${pubkey} issued until now\n`);
       expect((await client(kg.url).post('/api/introspect', { token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body.active).to.equal(false);
       expect(await kg.core.store.subjectRevokedAt('legacy-user')).to.equal(undefined);
     });
@@ -134,6 +150,11 @@ describe('hardening: accounts and identities', () => {
       const res = await cli(['tokens', 'revoke', '--user', 'Revoke_By_Name']);
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout).to.equal(`revoked every token and session of user revoke_by_name (${user.id}) issued until now\n`);
+      const byName = await cli(['tokens', 'revoke', '--subject', 'revoke_by_name']);
+      expect(byName.code).to.equal(2);
+      expect(byName.stderr).to.match(/^keygate: "revoke_by_name" is neither a public key string nor a user id \(use --user for a username\)\n/);
+      const byId = await cli(['tokens', 'revoke', '--subject', user.id]);
+      expect(byId.stdout).to.equal(`revoked every token and session of user ${user.id} issued until now\n`);
       const both = await cli(['tokens', 'revoke', '--user', 'x', '--subject', 'y']);
       expect(both.code).to.equal(2);
       expect(both.stderr).to.match(/^keygate: give exactly one of a token, --subject <sub> or --user <username>\n/);
@@ -189,6 +210,15 @@ describe('hardening: accounts and identities', () => {
     });
   });
 
+  describe('nit: passwords are well-formed Unicode', () => {
+    it('refuses lone surrogates, which would hash as U+FFFD and match another password', async () => {
+      const api = client(kg.url);
+      const res = await api.post('/api/users', { username: 'surrogate_user', password: '\ud800'.repeat(8) });
+      expect(res.body).to.deep.equal({ error: 'invalid_request', message: 'password must be well-formed Unicode (no lone surrogates).' });
+      expect((await api.post('/api/login', { username: 'surrogate_user', password: '\udfff'.repeat(8) })).status).to.equal(400);
+    });
+  });
+
   describe('15. invisible and look-alike usernames', () => {
     for (const [name, username] of [
       ['a variation selector', 'alice\ufe0f'],
@@ -197,6 +227,7 @@ describe('hardening: accounts and identities', () => {
       ['a Hangul choseong filler', '\u115falice'],
       ['a Mongolian variation selector', 'alice\u180b'],
       ['a Cyrillic а among Latin letters', '\u0430lice'],
+      ['a dot above an i', 'ali\u0307ce'],
     ] as const) {
       it(`refuses ${name}, so it cannot pass for another account`, async () => {
         const api = client(kg.url);

@@ -7,8 +7,8 @@ import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseBearer } from '../src/server/http/auth.js';
-import { clientAddress } from '../src/server/address.js';
-import { addressKey } from '../src/core/limits.js';
+import { clientAddress, UNATTRIBUTABLE } from '../src/server/address.js';
+import { addressKey, canonicalIp } from '../src/ip.js';
 import type { IncomingMessage } from 'node:http';
 import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
 import { basic, client } from './helpers/http.js';
@@ -68,6 +68,39 @@ describe('hardening: the front doors', () => {
     });
   });
 
+  describe('2b. websocket admission (second review)', () => {
+    it('refuses an address over its limit at the upgrade (HTTP 429), before a socket exists', async () => {
+      const limited = await startTestKeygate({ RATE_LIMIT_POINTS: '2', HANDSHAKE_TIMEOUT_MS: '5000' });
+      try {
+        const held = [await TestSocket.open(`${limited.wsUrl}/ws/userauth`), await TestSocket.open(`${limited.wsUrl}/ws/userauth`)];
+        const { status, socket } = await rawUpgrade(limited.url, '/ws/userauth');
+        socket.destroy();
+        expect(status).to.equal(429);
+        expect(limited.openSockets()).to.equal(2);
+        held.forEach((s) => s.ws.close());
+      } finally {
+        await limited.stop();
+      }
+    });
+
+    it('charges sockets refused for their Origin like any other', async () => {
+      const strict = await startTestKeygate({ RATE_LIMIT_POINTS: '2', ALLOWED_ORIGINS: 'https://app.example.com' });
+      try {
+        for (let i = 0; i < 2; i++) {
+          const refused = await TestSocket.open(`${strict.wsUrl}/ws/userauth`, { origin: `https://evil.example/${'x'.repeat(3000)}` });
+          const { messages, close } = await refused.drain();
+          expect(close.code).to.equal(4403);
+          expect((messages[0] as { value: string }).value.length).to.be.below(240);
+        }
+        const { status, socket } = await rawUpgrade(strict.url, '/ws/userauth');
+        socket.destroy();
+        expect(status).to.equal(429);
+      } finally {
+        await strict.stop();
+      }
+    });
+  });
+
   describe('7. the client address behind a proxy', () => {
     const req = (xff: string | undefined, peer = '127.0.0.1') =>
       ({ socket: { remoteAddress: peer }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as unknown as IncomingMessage;
@@ -79,11 +112,23 @@ describe('hardening: the front doors', () => {
       expect(clientAddress(req('6.6.6.6, 10.9.9.9'), 0)).to.equal('127.0.0.1');
     });
 
-    it('accepts only valid IP addresses, bounded, and folds IPv4-mapped IPv6', () => {
-      expect(clientAddress(req('1.2.3.4, not-an-ip'), 1)).to.equal('127.0.0.1');
-      expect(clientAddress(req(`1.2.3.4, ${'9'.repeat(5000)}`), 1)).to.equal('127.0.0.1');
-      expect(clientAddress(req(`${'1.2.3.4, '.repeat(600)}5.6.7.8`), 1)).to.equal('127.0.0.1');
-      expect(clientAddress(req('::ffff:10.0.0.7'), 1)).to.equal('10.0.0.7');
+    it('accepts only a valid IP address as the trusted entry, however long the client made the header', () => {
+      expect(clientAddress(req('1.2.3.4, not-an-ip'), 1)).to.equal(UNATTRIBUTABLE);
+      expect(clientAddress(req(`1.2.3.4, ${'9'.repeat(5000)}`), 1)).to.equal(UNATTRIBUTABLE);
+      // The client padded its own part; the proxy still appended the real address last.
+      expect(clientAddress(req(`${'6.6.6.6, '.repeat(600)}10.9.9.9`), 1)).to.equal('10.9.9.9');
+      expect(clientAddress(req(`${'x'.repeat(9000)}, 10.9.9.9`), 1)).to.equal('10.9.9.9');
+      // No header at all: the request did not come through the proxy.
+      expect(clientAddress(req(undefined), 1)).to.equal('127.0.0.1');
+    });
+
+    it('writes every address one way: IPv4-mapped IPv6 in any spelling is IPv4, zone ids go', () => {
+      for (const mapped of ['::ffff:10.0.0.7', '0:0:0:0:0:ffff:10.0.0.7', '::ffff:a00:7', '::FFFF:0A00:0007']) {
+        expect(canonicalIp(mapped), mapped).to.equal('10.0.0.7');
+      }
+      expect(canonicalIp('fe80::1%eth0')).to.equal('fe80:0:0:0:0:0:0:1');
+      expect(canonicalIp('2001:DB8::1')).to.equal(canonicalIp('2001:db8:0::0:1'));
+      expect(canonicalIp('not an ip')).to.equal(undefined);
       expect(clientAddress(req(undefined, '::ffff:127.0.0.1'), 0)).to.equal('127.0.0.1');
     });
 
@@ -93,6 +138,7 @@ describe('hardening: the front doors', () => {
       expect(addressKey('2001:db8::1')).to.equal('2001:db8:0:0::/64');
       expect(addressKey('::1')).to.equal('0:0:0:0::/64');
       expect(addressKey('10.0.0.1')).to.equal('10.0.0.1');
+      expect(addressKey(canonicalIp('64:ff9b::10.0.0.1')!)).to.equal('64:ff9b:0:0::/64');
     });
 
     it('keeps a client that rotates the leftmost X-Forwarded-For entry within its limit', async () => {

@@ -3,6 +3,7 @@
  * bad arguments throw UsageError.
  */
 import type { Core } from '../core/index.js';
+import { parsePublicKey } from '../core/identity.js';
 import { AuthError } from '../errors.js';
 import { normalizeUsername } from '../core/username.js';
 
@@ -43,6 +44,17 @@ export async function usersList(core: Core, json: boolean): Promise<string> {
   return rows.map((u) => `${u.id}  ${u.username}${u.disabled ? '  [disabled]' : ''}${u.roles.length ? `  roles: ${u.roles.join(' ')}` : ''}\n`).join('') || '(no users)\n';
 }
 
+/** What a token subject is: a public key string, or the id of an existing user; anything else is refused. */
+async function subjectKind(core: Core, subject: string): Promise<'public key' | 'user'> {
+  try {
+    parsePublicKey(subject);
+    return 'public key';
+  } catch {
+    if (await core.store.getUserById(subject)) return 'user';
+    throw new UsageError(`${JSON.stringify(subject.slice(0, 80))} is neither a public key string nor a user id (use --user for a username)`);
+  }
+}
+
 /** Who `tokens revoke` is about: exactly one of a token, a token subject, or a username. */
 export interface RevokeTarget {
   /** A token subject exactly as in the `sub` claim (a user id or a public key string); never resolved as a username. */
@@ -64,8 +76,9 @@ export async function tokensRevoke(core: Core, args: string[], target: RevokeTar
     return `revoked every token and session of user ${user.username} (${user.id}) issued until now\n`;
   }
   if (target.subject !== undefined) {
+    const kind = await subjectKind(core, target.subject);
     await core.tokens.revokeSubject(target.subject, 'admin');
-    return `revoked every token and session of subject ${target.subject} issued until now\n`;
+    return `revoked every token and session of ${kind} ${target.subject} issued until now\n`;
   }
   const token = one(args, 'token (a JWT)');
   // Only tokens this server signed can be revoked; an expired one is revoked all the same.

@@ -77,6 +77,38 @@ function closeMessage(code: number, reason: string): string {
   return `The auth server closed the connection (${code}${reason ? ` ${reason}` : ''}) before sending a token.`;
 }
 
+/** The part of a Node http.IncomingMessage read here (no Node types in the browser build). */
+interface UpgradeResponse {
+  statusCode?: number;
+  setEncoding(encoding: 'utf8'): void;
+  on(event: 'data', fn: (chunk: string) => void): void;
+  on(event: 'end', fn: () => void): void;
+}
+
+/** Longest refusal text read from a refused upgrade. */
+const REFUSAL_MAX = 1024;
+
+/**
+ * In Node (ws), an upgrade the server refuses with an HTTP status (429 past the address
+ * limit) carries the reason in its body: read it. Browsers expose no such detail.
+ */
+function readRefusedUpgrade(socket: WebSocket, settle: (result: LoginError) => void): void {
+  const node = socket as unknown as { on?: (event: 'unexpected-response', fn: (req: unknown, res: UpgradeResponse) => void) => void };
+  if (typeof node.on !== 'function') return;
+  node.on('unexpected-response', (_req, res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk) => {
+      if (body.length < REFUSAL_MAX) body += chunk;
+    });
+    res.on('end', () => {
+      const status = res.statusCode ?? 0;
+      const kind = status >= 400 && status < 500 ? 'refused' : 'connection';
+      settle(new LoginError(kind, body.slice(0, REFUSAL_MAX) || `The auth server refused the connection (HTTP ${status}).`));
+    });
+  });
+}
+
 /** Runs one challenge handshake and resolves with the UserAuth. */
 export function login(identity: Identity, url: string, options: LoginOptions = {}): Promise<UserAuth> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -127,6 +159,7 @@ export function login(identity: Identity, url: string, options: LoginOptions = {
     socket.onerror = () => {
       // A close event follows with the code; 'error' alone carries no reason in browsers.
     };
+    readRefusedUpgrade(socket, settle);
     socket.onclose = (event) => settle(new LoginError('connection', closeMessage(event.code, event.reason)));
   });
 }

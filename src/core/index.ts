@@ -6,7 +6,8 @@ import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config.js';
 import { apiCredentialsMatch } from './api-sig.js';
 import type { Store } from '../store/types.js';
-import { createEmitter, type CoreEmitter } from './events.js';
+import { asAuthError } from '../errors.js';
+import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
 import { KeypairLogin } from './keypair-login.js';
 import { Limits } from './limits.js';
 import { PasswordHasher } from './passwords.js';
@@ -85,6 +86,20 @@ export class Core {
   /** Whether a key and secret (e.g. from HTTP Basic) are this server's API pair; constant time. */
   isApiPair(key: string, secret: string): boolean {
     return apiCredentialsMatch(this.options.apiKey, this.options.apiSecret, key, secret);
+  }
+
+  /**
+   * Admits a keypair login attempt from an address before any connection is kept: charges
+   * the address; a refusal is recorded as a refused login and thrown.
+   */
+  async admitKeypairLogin(address: string): Promise<void> {
+    try {
+      await this.limits.chargeAddress(address);
+    } catch (err) {
+      const error = asAuthError(err);
+      emitSafely(this.events, 'login.refused', { method: 'keypair', code: error.code, reason: error.message, address }, this.options.onBackgroundError);
+      throw error;
+    }
   }
 
   /** A new keypair login for one connection. */

@@ -9,6 +9,7 @@
  */
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AuthError } from '../errors.js';
+import { addressKey } from '../ip.js';
 
 export interface LimitsOptions {
   addressLimits: boolean;
@@ -20,20 +21,6 @@ export interface LimitsOptions {
   lockoutWindowS: number;
   /** Reissues (GET /api/userauth) per subject per address window. */
   reissuePoints: number;
-}
-
-/** IPv6 addresses are limited by their first 64 bits: one subscriber usually holds a whole /64. */
-export const IPV6_PREFIX_GROUPS = 4;
-
-/** The limiter key of an address: IPv4 as is, IPv6 as its /64 prefix. */
-export function addressKey(address: string): string {
-  if (!address.includes(':')) return address;
-  const [head = '', tail] = address.split('::');
-  const front = head === '' ? [] : head.split(':');
-  const back = tail === undefined || tail === '' ? [] : tail.split(':');
-  const backGroups = back.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
-  const groups = [...front, ...Array<string>(Math.max(0, 8 - front.length - backGroups)).fill('0'), ...back];
-  return `${groups.slice(0, IPV6_PREFIX_GROUPS).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 const secondsOf = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));

@@ -22,6 +22,8 @@ export const PASSWORD_MAX = 1024;
 /** Checks a password's type and length (in Unicode code points). */
 export function validatePassword(password: unknown): string {
   if (typeof password !== 'string') throw new AuthError('invalid_request', 'password must be a string.');
+  // A lone surrogate would be hashed as U+FFFD: two different passwords would match.
+  if (!password.isWellFormed()) throw new AuthError('invalid_request', 'password must be well-formed Unicode (no lone surrogates).');
   // Bounded in UTF-16 units first: a code point is at most two.
   const length = password.length > PASSWORD_MAX * 2 ? Infinity : [...password].length;
   if (length < PASSWORD_MIN || length > PASSWORD_MAX) {

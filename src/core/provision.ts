@@ -57,6 +57,11 @@ export interface IssueOptions {
   sid: string;
   /** The session's end (ms since the epoch): the token never outlives it. */
   notAfter?: number;
+  /**
+   * The exact expiry (seconds since the epoch) instead of iat + TOKEN_TTL: a keypair login's
+   * copies all end with its first token, whatever TOKEN_TTL is now.
+   */
+  exp?: number;
 }
 
 export interface ProvisionerOptions {
@@ -119,7 +124,7 @@ export class Provisioner {
     const { keys, apiKey, apiSecret, issuer, tokenTtl, events } = this.options;
     const { scope, sid, notAfter } = options;
     const iat = Math.floor(this.now() / 1000);
-    const exp = Math.min(iat + tokenTtl, notAfter === undefined ? Infinity : Math.floor(notAfter / 1000));
+    const exp = options.exp ?? Math.min(iat + tokenTtl, notAfter === undefined ? Infinity : Math.floor(notAfter / 1000));
     if (exp <= iat) throw new AuthError('invalid_token', 'The login session has ended; log in again.');
     const claims: TokenClaims = {
       iss: issuer,

@@ -221,7 +221,8 @@ export class TokenService {
     const now = this.now();
     await store.revokeToken(claims.jti, claims.exp * 1000);
     if (claims.sid !== undefined) {
-      // Every token of the session was issued by now, so none outlives now + TOKEN_TTL.
+      // A stored session keeps its own end. A keypair session is stored from now on: all its
+      // tokens share the first one's exp, and none issued by now outlives now + TOKEN_TTL.
       await store.endSession({ sid: claims.sid, sub: claims.sub, expiresAt: Math.max(claims.exp * 1000, now + tokenTtl * 1000) }, now);
     }
     this.emitRevoked(claims.sub, claims.sid, reason, claims.jti);
@@ -249,12 +250,11 @@ export class TokenService {
       if (!user || user.disabled) throw new AuthError('invalid_token');
       principal = passwordPrincipal(user);
     }
-    return this.options.provisioner.issue(principal, {
-      scope: narrowScope(claims.scope, principal.roles ?? []),
-      sid: claims.sid,
-      // A stored session ends at its expiry; a keypair login's with its first token.
-      notAfter: session ? session.expiresAt : claims.exp * 1000,
-    });
+    const scope = narrowScope(claims.scope, principal.roles ?? []);
+    // A stored session ends at its expiry; a keypair login's with its first token, so every
+    // copy keeps that token's exp exactly (and ending the session covers them all).
+    const end = session ? { notAfter: session.expiresAt } : { exp: claims.exp };
+    return this.options.provisioner.issue(principal, { scope, sid: claims.sid, ...end });
   }
 
   private emitRevoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): void {

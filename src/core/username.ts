@@ -113,6 +113,8 @@ const LEADING_MARK = /^\p{M}/u;
 const MARK_AFTER_NON_LETTER = /[^\p{L}\p{M}]\p{M}/u;
 const REPEATED_MARK = /(\p{Mn})\1/u;
 const MARK_STACK = /\p{Mn}{5}/u;
+/** A soft-dotted letter (i, j, ...) followed by a dot above looks exactly like the letter alone (UTS #39 section 5.4). */
+const DOT_ON_SOFT_DOTTED = /\p{Soft_Dotted}\p{Mn}*\u0307/u;
 const UUID_SHAPED = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/;
 const PUBLIC_KEY_LENGTH = 59; // 'b' + base32 of 36 bytes
 
@@ -142,6 +144,7 @@ export function validateUsername(raw: unknown): string {
   const decomposed = name.normalize('NFD');
   if (REPEATED_MARK.test(decomposed)) refuse('username must not repeat a combining mark on the same letter.');
   if (MARK_STACK.test(decomposed)) refuse('username must not stack more than 4 combining marks on a letter.');
+  if (DOT_ON_SOFT_DOTTED.test(decomposed)) refuse('username must not put a dot above i or j (it looks like the letter alone).');
   if (!isHighlyRestrictive(name)) refuse('username must be written in a single script (Latin may be mixed only with Chinese, Japanese or Korean).');
   if (isPublicKeyString(name)) refuse('username must not be a public key string.');
   if (UUID_SHAPED.test(name)) refuse('username must not look like a user id (UUID).');

@@ -55,6 +55,7 @@ export class UserService {
     if (password.length > PASSWORD_MAX * 2 || [...password].length > PASSWORD_MAX) {
       throw new AuthError('invalid_request', 'password is too long.');
     }
+    if (!password.isWellFormed()) throw new AuthError('invalid_request', 'password must be well-formed Unicode (no lone surrogates).');
     const { store, hasher, limits } = this.options;
     const name = normalizeUsername(username);
     if ([...name].length > USERNAME_MAX) {
@@ -67,8 +68,17 @@ export class UserService {
     } catch (err) {
       throw this.refused(err as AuthError, undefined, address);
     }
-    const user = await store.getUserByUsername(name);
-    const ok = await hasher.verify(user?.passwordHash, password);
+    let user: UserRecord | undefined;
+    let ok: boolean;
+    try {
+      user = await store.getUserByUsername(name);
+      ok = await hasher.verify(user?.passwordHash, password);
+    } catch (err) {
+      // No password was compared (overload, store down): the attempt does not count against
+      // the account, but the address pays as for a failure, so this is no cheaper path.
+      await Promise.all([limits.refundAccount(name), limits.chargeFailure(address)]);
+      throw err;
+    }
     if (!user || !ok || user.disabled) {
       await limits.chargeFailure(address);
       throw this.refused(new AuthError('invalid_credentials'), user?.id, address);

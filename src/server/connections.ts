@@ -5,12 +5,13 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { canonicalIp } from './address.js';
+import { addressKey, canonicalIp } from '../ip.js';
 
 export function capConnectionsPerAddress(server: Server, max: number): void {
   const open = new Map<string, number>();
   server.on('connection', function countConnection(socket: Socket) {
-    const address = canonicalIp(socket.remoteAddress) ?? 'unknown';
+    // Keyed as the rate limits are: an IPv6 client by its /64.
+    const address = addressKey(canonicalIp(socket.remoteAddress) ?? 'unattributable');
     const count = open.get(address) ?? 0;
     if (count >= max) {
       socket.destroy();

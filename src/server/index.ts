@@ -26,7 +26,7 @@ import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { jwksRoute } from './http/jwks.js';
 import { capConnectionsPerAddress } from './connections.js';
-import { dispatchSocket, verifyUpgrade, type SocketHandler } from './ws/upgrade.js';
+import { dispatchSocket, verifyUpgrade, type SocketRoute } from './ws/upgrade.js';
 import { userAuthSocket } from './ws/userauth.js';
 
 export interface RunningServer {
@@ -44,13 +44,17 @@ export interface RunningServer {
 }
 
 /** The websocket routes: the upgrade check and the dispatch both read this one table. */
-export function socketRoutes(core: Core, config: Config, log: Logger): ReadonlyMap<string, SocketHandler> {
+export function socketRoutes(core: Core, config: Config, log: Logger): ReadonlyMap<string, SocketRoute> {
   return new Map([['/ws/userauth', userAuthSocket(core, config, log)]]);
 }
 
-export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketHandler>) {
+export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketRoute>) {
   // Koa's own proxy handling stays off: the client address comes from server/address.ts.
   const app = websockify(new Koa());
+  // What reaches Koa's own error event is the client's doing (an aborted or malformed
+  // request after our handler answered): a debug line, never Koa's stack print to stderr.
+  app.silent = true;
+  app.on('error', (err: Error & { code?: string }) => log.debug({ code: err.code, reason: err.message.slice(0, 200) }, 'client connection error'));
 
   const http = new Router();
   http.get('/.well-known/jwks.json', jwksRoute(core));
@@ -59,7 +63,7 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   http.post('/api/users', ...registerSteps(core, config));
   http.post('/api/login', ...loginSteps(core, config));
   http.post('/api/refresh', ...refreshSteps(core, config));
-  http.post('/api/logout', ...logoutSteps(core));
+  http.post('/api/logout', ...logoutSteps(core, config));
   http.post('/api/revoke', ...revokeSteps(core, config));
   http.post('/api/introspect', ...introspectSteps(core, config));
   http.get('/api/userauth', ...userAuthSteps(core, config));

@@ -21,7 +21,7 @@ export function cors(allowedOrigins: readonly string[]) {
     if (!allowed.has(origin)) {
       const safe = (ctx.method === 'GET' || ctx.method === 'HEAD') && !ctx.get('access-control-request-method');
       if (safe) return next();
-      throw new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`);
+      throw new AuthError('origin_not_allowed', `Origin ${origin.slice(0, 200)} is not allowed.`);
     }
     ctx.set('Access-Control-Allow-Origin', origin);
     if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {

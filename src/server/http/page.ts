@@ -7,6 +7,7 @@ import { TLSSocket } from 'node:tls';
 import type { Middleware, ParameterizedContext } from 'koa';
 import type { Config } from '../../config.js';
 import { AuthError } from '../../errors.js';
+import { trustedEntry, trustedHops } from '../address.js';
 
 /** dist/ of this package, whether running from src/ (tsx) or from dist/. */
 const DIST = new URL('../../../dist/', import.meta.url);
@@ -24,12 +25,14 @@ const PLAIN_HOST = /^(?:[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?$/i;
 
 /**
  * The websocket origin of this server, for the page's CSP: from PUBLIC_URL, or else from
- * the Host header (X-Forwarded-Host/-Proto behind TRUST_PROXY) when it is a plain
+ * the Host header (X-Forwarded-Host/-Proto behind TRUST_PROXY, by the same hop rule as the
+ * client address) when it is a plain
  * host[:port]. Never request data that could add a directive.
  */
-export function socketOrigin(config: Pick<Config, 'publicUrl' | 'trustProxy'>, ctx: ParameterizedContext): string {
+export function socketOrigin(config: Pick<Config, 'publicUrl' | 'trustProxy' | 'trustedProxyHops'>, ctx: ParameterizedContext): string {
   if (config.publicUrl !== undefined) return config.publicUrl.replace(/^http/, 'ws');
-  const forwarded = (name: string) => (config.trustProxy ? ctx.get(name).split(',')[0]!.trim() : '');
+  const hops = trustedHops(config);
+  const forwarded = (name: string) => (hops > 0 ? trustedEntry(ctx.get(name), hops) : '');
   const host = forwarded('x-forwarded-host') || ctx.get('host');
   if (!PLAIN_HOST.test(host)) throw new AuthError('invalid_request', 'The Host header is not a plain host[:port].');
   const secure = forwarded('x-forwarded-proto') === 'https' || ctx.req.socket instanceof TLSSocket;

@@ -1,16 +1,23 @@
 /**
  * The websocket routes, and the decision at the HTTP upgrade, before a socket exists,
- * whether one may open: only on a routed path (404 otherwise) and only while under the
- * socket cap (503). The upgrade check and the dispatch use the same {@link socketPath}
- * and the same table, so every socket that is accepted is owned by its handler.
+ * whether one may open: only on a routed path (404), only while under the socket cap
+ * (503), and only if the route admits it (its Origin policy and its rate limit: 403, 429).
+ * The upgrade check and the dispatch use the same {@link socketPath} and the same table,
+ * so every socket that is accepted is owned by its handler and was charged.
  */
 import type { IncomingMessage } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type WebSocket from 'ws';
 import type { WebSocketServer } from 'ws';
-import { AuthError, renderSocketError } from '../../errors.js';
+import { AuthError, asAuthError, renderSocketError } from '../../errors.js';
 
 export type SocketHandler = (ctx: ParameterizedContext & { websocket: WebSocket }) => void;
+
+export interface SocketRoute {
+  /** Decides before the socket exists; a thrown AuthError is answered with its HTTP status. */
+  admit(req: IncomingMessage): Promise<void>;
+  handle: SocketHandler;
+}
 
 /** The request target's path exactly as sent: no decoding, no dot segments resolved. */
 export function socketPath(url: string | undefined): string {
@@ -21,24 +28,38 @@ export function socketPath(url: string | undefined): string {
 
 type Verify = (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void;
 
-export function verifyUpgrade(routes: ReadonlyMap<string, SocketHandler>, server: () => WebSocketServer | undefined, maxSockets: number): Verify {
+export function verifyUpgrade(routes: ReadonlyMap<string, SocketRoute>, server: () => WebSocketServer | undefined, maxSockets: number): Verify {
+  const full = () => (server()?.clients.size ?? 0) >= maxSockets;
   return function verifyClient({ req }, done) {
-    if (!routes.has(socketPath(req.url))) return done(false, 404, 'Not Found');
-    const open = server()?.clients.size ?? 0;
-    if (open >= maxSockets) return done(false, 503, 'Service Unavailable', { 'Retry-After': '1' });
-    done(true);
+    const route = routes.get(socketPath(req.url));
+    if (!route) return done(false, 404, 'Not Found');
+    if (full()) return done(false, 503, 'Service Unavailable', { 'Retry-After': '1' });
+    route.admit(req).then(
+      // Checked again: other upgrades may have been admitted while this one waited.
+      () => (full() ? done(false, 503, 'Service Unavailable', { 'Retry-After': '1' }) : done(true)),
+      (err: unknown) => {
+        const error = asAuthError(err);
+        const headers: Record<string, string> = error.retryAfter === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfter))) };
+        done(false, error.status, error.expose ? error.message : 'Internal Server Error', headers);
+      },
+    );
   };
 }
 
 /** koa-websocket middleware: hands the socket to the handler of its path. */
-export function dispatchSocket(routes: ReadonlyMap<string, SocketHandler>) {
+export function dispatchSocket(routes: ReadonlyMap<string, SocketRoute>) {
   return function routeSocket(ctx: ParameterizedContext): void {
     const socketCtx = ctx as ParameterizedContext & { websocket: WebSocket };
-    const handler = routes.get(socketPath(ctx.req.url));
-    if (handler) return handler(socketCtx);
-    // Unreachable while verifyUpgrade uses the same table; never leave a socket unowned.
-    const { message, closeCode, closeReason } = renderSocketError(new AuthError('not_found'));
-    socketCtx.websocket.send(JSON.stringify(message));
-    socketCtx.websocket.close(closeCode, closeReason);
+    const route = routes.get(socketPath(ctx.req.url));
+    try {
+      // Unreachable without a route while verifyUpgrade uses the same table.
+      if (!route) throw new AuthError('not_found');
+      return route.handle(socketCtx);
+    } catch (err) {
+      // Never leave a socket unowned.
+      const { message, closeCode, closeReason } = renderSocketError(err);
+      socketCtx.websocket.send(JSON.stringify(message));
+      socketCtx.websocket.close(closeCode, closeReason);
+    }
   };
 }

@@ -3,13 +3,13 @@
  * browser example. A thin front door: it turns frames into calls of the core's
  * KeypairLogin and results into frames, and it owns the socket's timers.
  */
-import type { ParameterizedContext } from 'koa';
 import WebSocket, { type RawData } from 'ws';
 import type { Config } from '../../config.js';
 import type { Core } from '../../core/index.js';
 import type { KeypairLogin } from '../../core/keypair-login.js';
 import { AuthError, asAuthError, renderSocketError, WS_CLOSE } from '../../errors.js';
 import { logFailure } from '../log-failure.js';
+import type { SocketRoute } from './upgrade.js';
 import type { Logger } from '../../log.js';
 import { clientAddress, trustedHops } from '../address.js';
 
@@ -31,7 +31,7 @@ function parseMessage(data: RawData, isBinary: boolean): Incoming {
   }
   const { type } = message as { type?: unknown };
   if (type !== 'token' && type !== 'challenge') {
-    throw new AuthError('invalid_message', `Unknown message type ${JSON.stringify(type) ?? 'undefined'}: expected "token" or "challenge".`);
+    throw new AuthError('invalid_message', `Unknown message type ${(JSON.stringify(type) ?? 'undefined').slice(0, 40)}: expected "token" or "challenge".`);
   }
   return message as Incoming;
 }
@@ -159,19 +159,26 @@ class UserAuthSession {
   };
 }
 
-/** The koa-websocket middleware for /ws/userauth. */
-export function userAuthSocket(core: Core, config: Config, log: Logger) {
+/** Limit: how much of a refused Origin header is repeated back (and into the log). */
+const ORIGIN_ECHO_MAX = 200;
+
+/**
+ * /ws/userauth: charged to the client address at the upgrade (an address over its limit
+ * gets HTTP 429 and no socket), then the handshake. An Origin outside ALLOWED_ORIGINS is
+ * refused in the Textile error format, so the page of a misconfigured app can say why.
+ */
+export function userAuthSocket(core: Core, config: Config, log: Logger): SocketRoute {
   const allowed = new Set(config.allowedOrigins);
   const hops = trustedHops(config);
-  return function userAuthHandshake(ctx: ParameterizedContext & { websocket: WebSocket }): void {
-    const { websocket } = ctx;
-    const address = clientAddress(ctx.req, hops);
-    const login = core.keypairLogin(address);
-    const session = new UserAuthSession(websocket, login, config, log);
-    const origin = ctx.get('origin');
-    if (allowed.size > 0 && origin !== '' && !allowed.has(origin)) {
-      return session.fail(new AuthError('origin_not_allowed', `Origin ${origin} is not allowed.`));
-    }
-    core.limits.chargeAddress(address).catch((err: unknown) => session.fail(err));
+  return {
+    admit: (req) => core.admitKeypairLogin(clientAddress(req, hops)),
+    handle: function userAuthHandshake(ctx) {
+      const login = core.keypairLogin(clientAddress(ctx.req, hops));
+      const session = new UserAuthSession(ctx.websocket, login, config, log);
+      const origin = ctx.get('origin');
+      if (allowed.size > 0 && origin !== '' && !allowed.has(origin)) {
+        session.fail(new AuthError('origin_not_allowed', `Origin ${origin.slice(0, ORIGIN_ECHO_MAX)} is not allowed.`));
+      }
+    },
   };
 }

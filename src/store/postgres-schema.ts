@@ -1,0 +1,45 @@
+/** PostgreSQL schema migrations, applied in order; keygate_migrations records those applied. Times are ms since the epoch. */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE signing_keys (
+     kid TEXT PRIMARY KEY,
+     private_pem TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     retired_at BIGINT
+   );
+   CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     username TEXT NOT NULL UNIQUE,
+     password_hash TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     disabled BOOLEAN NOT NULL DEFAULT false,
+     roles JSONB NOT NULL DEFAULT '[]'
+   );
+   CREATE TABLE sessions (
+     sid TEXT PRIMARY KEY,
+     sub TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     revoked_at BIGINT,
+     scope TEXT
+   );
+   CREATE INDEX sessions_sub ON sessions (sub);
+   CREATE INDEX sessions_expiry ON sessions (expires_at);
+   CREATE TABLE refresh_tokens (
+     hash TEXT PRIMARY KEY,
+     sid TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     used_at BIGINT,
+     replaced_by TEXT
+   );
+   CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+   CREATE TABLE revoked_tokens (
+     jti TEXT PRIMARY KEY,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE INDEX revoked_tokens_expiry ON revoked_tokens (expires_at);
+   CREATE TABLE revoked_subjects (
+     sub TEXT PRIMARY KEY,
+     revoked_at BIGINT NOT NULL
+   );`,
+];

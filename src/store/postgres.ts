@@ -1,0 +1,259 @@
+/**
+ * Durable records on PostgreSQL (DATABASE_URL=postgres://...), with the `pg` pool. Every
+ * multi-row change is one transaction; single-use consumption is one conditional UPDATE
+ * (or a row lock), so exactly one of any number of racing callers, on any instance, wins.
+ */
+import pg from 'pg';
+import { AuthError } from '../errors.js';
+import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, Store, UserRecord } from './types.js';
+import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
+
+type Row = Record<string, unknown>;
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Limits of the pool: fail fast when PostgreSQL does not answer. */
+export interface PostgresOptions {
+  /** Connections per instance. */
+  poolSize: number;
+  /** Longest wait for a connection, and for any one statement, in ms. */
+  timeoutMs: number;
+}
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
+
+const toKey = (r: Row): SigningKeyRecord => ({ kid: r.kid as string, privatePem: r.private_pem as string, createdAt: num(r.created_at), retiredAt: numOrNull(r.retired_at) });
+const toUser = (r: Row): UserRecord => ({
+  id: r.id as string, username: r.username as string, passwordHash: r.password_hash as string, createdAt: num(r.created_at), disabled: r.disabled as boolean, roles: r.roles as string[],
+});
+const toSession = (r: Row): SessionRecord => ({
+  sid: r.sid as string, sub: r.sub as string, createdAt: num(r.created_at), expiresAt: num(r.expires_at), revokedAt: numOrNull(r.revoked_at), scope: r.scope as string | null,
+});
+const toRefresh = (r: Row): RefreshTokenRecord => ({
+  hash: r.hash as string, sid: r.sid as string, createdAt: num(r.created_at), expiresAt: num(r.expires_at), usedAt: numOrNull(r.used_at), replacedBy: r.replaced_by as string | null,
+});
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '23505';
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  private readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** Connects and brings the schema up to date (safe when several instances start at once). */
+  static async open(url: string, options: PostgresOptions): Promise<PostgresStore> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.timeoutMs,
+      query_timeout: options.timeoutMs,
+      statement_timeout: options.timeoutMs,
+      idleTimeoutMillis: 30_000,
+    });
+    pool.on('error', () => undefined); // an idle client's connection dropped: the next query reconnects
+    const store = new PostgresStore(pool);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return store;
+  }
+
+  /** Applies pending migrations under an advisory lock: concurrent starters wait, then find nothing to do. */
+  async migrate(): Promise<number> {
+    return this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(7406203318)');
+      await client.query('CREATE TABLE IF NOT EXISTS keygate_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const { rows } = await client.query('SELECT coalesce(max(version), 0) AS v FROM keygate_migrations');
+      const applied = Number(rows[0]!.v);
+      for (const [i, sql] of POSTGRES_MIGRATIONS.entries()) {
+        if (i + 1 <= applied) continue;
+        await client.query(sql);
+        await client.query('INSERT INTO keygate_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, Date.now()]);
+      }
+      return POSTGRES_MIGRATIONS.length - applied;
+    });
+  }
+
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async rows(text: string, params: unknown[] = [], db: Queryable = this.pool): Promise<Row[]> {
+    return (await db.query(text, params)).rows as Row[];
+  }
+
+  private async count(text: string, params: unknown[] = [], db: Queryable = this.pool): Promise<number> {
+    return (await db.query(text, params)).rowCount ?? 0;
+  }
+
+  private async insert(text: string, params: unknown[], db: Queryable = this.pool): Promise<void> {
+    try {
+      await db.query(text, params);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AuthError('duplicate_entity', undefined, { cause: err });
+      throw err;
+    }
+  }
+
+  async addSigningKey(r: SigningKeyRecord): Promise<void> {
+    await this.insert('INSERT INTO signing_keys (kid, private_pem, created_at, retired_at) VALUES ($1, $2, $3, $4)', [r.kid, r.privatePem, r.createdAt, r.retiredAt]);
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (await this.rows('SELECT * FROM signing_keys ORDER BY created_at, kid')).map(toKey);
+  }
+
+  async retireSigningKey(kid: string, at: number): Promise<boolean> {
+    await this.count('UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL', [at, kid]);
+    return (await this.rows('SELECT 1 FROM signing_keys WHERE kid = $1', [kid])).length > 0;
+  }
+
+  async deleteSigningKey(kid: string): Promise<boolean> {
+    return (await this.count('DELETE FROM signing_keys WHERE kid = $1', [kid])) > 0;
+  }
+
+  async createUser(u: UserRecord): Promise<void> {
+    await this.insert(
+      'INSERT INTO users (id, username, password_hash, created_at, disabled, roles) VALUES ($1, $2, $3, $4, $5, $6)',
+      [u.id, u.username, u.passwordHash, u.createdAt, u.disabled, JSON.stringify(u.roles)],
+    );
+  }
+
+  async getUserById(id: string): Promise<UserRecord | undefined> {
+    const [row] = await this.rows('SELECT * FROM users WHERE id = $1', [id]);
+    return row && toUser(row);
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | undefined> {
+    const [row] = await this.rows('SELECT * FROM users WHERE username = $1', [username]);
+    return row && toUser(row);
+  }
+
+  async updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'disabled' | 'roles'>>): Promise<boolean> {
+    return (await this.count(
+      'UPDATE users SET password_hash = coalesce($1, password_hash), disabled = coalesce($2, disabled), roles = coalesce($3::jsonb, roles) WHERE id = $4',
+      [patch.passwordHash ?? null, patch.disabled ?? null, patch.roles === undefined ? null : JSON.stringify(patch.roles), id],
+    )) > 0;
+  }
+
+  async listUsers({ offset, limit }: { offset: number; limit: number }): Promise<UserRecord[]> {
+    return (await this.rows('SELECT * FROM users ORDER BY username LIMIT $1 OFFSET $2', [limit, offset])).map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    return Number((await this.rows('SELECT count(*) AS n FROM users'))[0]!.n);
+  }
+
+  async createSession(s: SessionRecord, t: RefreshTokenRecord): Promise<void> {
+    await this.transaction(async (client) => {
+      await this.insert('INSERT INTO sessions (sid, sub, created_at, expires_at, revoked_at, scope) VALUES ($1, $2, $3, $4, $5, $6)', [s.sid, s.sub, s.createdAt, s.expiresAt, s.revokedAt, s.scope], client);
+      await this.addRefreshToken(t, client);
+    });
+  }
+
+  async getSession(sid: string): Promise<SessionRecord | undefined> {
+    const [row] = await this.rows('SELECT * FROM sessions WHERE sid = $1', [sid]);
+    return row && toSession(row);
+  }
+
+  async endSession(s: SessionRef, at: number): Promise<void> {
+    await this.count(
+      `INSERT INTO sessions (sid, sub, created_at, expires_at, revoked_at, scope) VALUES ($1, $2, $3, $4, $3, NULL)
+       ON CONFLICT (sid) DO UPDATE SET revoked_at = coalesce(sessions.revoked_at, excluded.revoked_at)`,
+      [s.sid, s.sub, at, s.expiresAt],
+    );
+  }
+
+  async revokeSessionsOfSubject(sub: string, at: number): Promise<number> {
+    return this.count('UPDATE sessions SET revoked_at = $1 WHERE sub = $2 AND revoked_at IS NULL', [at, sub]);
+  }
+
+  private async addRefreshToken(t: RefreshTokenRecord, db: Queryable): Promise<void> {
+    await this.insert(
+      'INSERT INTO refresh_tokens (hash, sid, created_at, expires_at, used_at, replaced_by) VALUES ($1, $2, $3, $4, $5, $6)',
+      [t.hash, t.sid, t.createdAt, t.expiresAt, t.usedAt, t.replacedBy], db,
+    );
+  }
+
+  async getRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    const [row] = await this.rows('SELECT * FROM refresh_tokens WHERE hash = $1', [hash]);
+    return row && toRefresh(row);
+  }
+
+  async rotateRefreshToken({ hash, successor, at, reuseIntervalMs }: Rotation): Promise<RotationResult> {
+    return this.transaction(async (client): Promise<RotationResult> => {
+      // The row lock makes racing rotations of one token wait for each other: one spends it.
+      const [row] = await this.rows('SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE', [hash], client);
+      if (!row) return { outcome: 'unknown' };
+      const token = toRefresh(row);
+      const [sessionRow] = await this.rows('SELECT * FROM sessions WHERE sid = $1', [token.sid], client);
+      const session = sessionRow && toSession(sessionRow);
+      if (token.usedAt === null) {
+        await client.query('UPDATE refresh_tokens SET used_at = $1, replaced_by = $2 WHERE hash = $3', [at, successor.hash, hash]);
+        await this.addRefreshToken({ ...successor, sid: token.sid, expiresAt: token.expiresAt }, client);
+        return { outcome: 'rotated', token: { ...token, usedAt: at, replacedBy: successor.hash }, session };
+      }
+      const [next] = await this.rows('SELECT used_at FROM refresh_tokens WHERE hash = $1', [successor.hash], client);
+      if (token.replacedBy === successor.hash && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
+        return { outcome: 'repeated', token, session };
+      }
+      await client.query('UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL', [at, token.sid]);
+      return { outcome: 'reused', token, session: session && { ...session, revokedAt: session.revokedAt ?? at } };
+    });
+  }
+
+  async revokeToken(jti: string, expiresAt: number): Promise<void> {
+    await this.count('INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING', [jti, expiresAt]);
+  }
+
+  async isTokenRevoked(jti: string): Promise<boolean> {
+    return (await this.rows('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).length > 0;
+  }
+
+  async revokeSubject(sub: string, at: number): Promise<void> {
+    await this.count(
+      `INSERT INTO revoked_subjects (sub, revoked_at) VALUES ($1, $2)
+       ON CONFLICT (sub) DO UPDATE SET revoked_at = greatest(revoked_subjects.revoked_at, excluded.revoked_at)`,
+      [sub, at],
+    );
+  }
+
+  async subjectRevokedAt(sub: string): Promise<number | undefined> {
+    const [row] = await this.rows('SELECT revoked_at FROM revoked_subjects WHERE sub = $1', [sub]);
+    return row && num(row.revoked_at);
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    return this.transaction(async (client) =>
+      (await this.count('DELETE FROM refresh_tokens WHERE expires_at < $1', [now], client))
+      + (await this.count('DELETE FROM revoked_tokens WHERE expires_at < $1', [now], client))
+      + (await this.count('DELETE FROM sessions WHERE expires_at < $1', [now], client)));
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
