@@ -29,13 +29,16 @@ const table = {
   not_found: { status: 404, close: 4404, message: 'Not found.' },
   method_not_allowed: { status: 405, close: 4405, message: 'Method not allowed.' },
   handshake_timeout: { status: 408, close: 4408, message: 'The handshake took too long.' },
+  request_timeout: { status: 408, close: 4408, message: 'The request took too long to arrive.' },
   duplicate_entity: { status: 409, close: 4409, message: 'That entity already exists.' },
   payload_too_large: { status: 413, close: WS_CLOSE.tooBig, message: 'The message is too large.' },
   unsupported_media_type: { status: 415, close: 4415, message: 'Send application/json.' },
+  headers_too_large: { status: 431, close: 4431, message: 'The request headers are too large.' },
   account_locked: { status: 429, close: 4429, message: 'Too many failed logins for this account; try again later.' },
   rate_limited: { status: 429, close: 4429, message: 'Too many requests; try again later.' },
   server_error: { status: 500, close: WS_CLOSE.internal, message: 'Internal server error.' },
   server_busy: { status: 503, close: 4503, message: 'The server is busy; try again shortly.' },
+  store_unavailable: { status: 503, close: 4503, message: 'A store keygate needs is unavailable; try again shortly.' },
 } as const satisfies Record<string, { status: number; close: number; message: string }>;
 
 /** Every error code keygate can answer with. */
@@ -67,9 +70,34 @@ export class AuthError extends Error {
   }
 }
 
+/** What went wrong in a store, in the store's own terms (no HTTP, no sockets). */
+export type StoreErrorCode =
+  /** A uniqueness rule was violated: the record exists already. */
+  | 'conflict'
+  /** The backend did not answer in time or refused the connection: try again later. */
+  | 'unavailable';
+
+/** The one error type of the storage layer. */
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+
+  constructor(code: StoreErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StoreError';
+    this.code = code;
+  }
+}
+
+/** Seconds a client is told to wait when a store is unavailable. */
+export const STORE_RETRY_AFTER_S = 2;
+
 /** Anything thrown, as an AuthError; unknown errors become an unexposed `server_error`. */
 export function asAuthError(err: unknown): AuthError {
   if (err instanceof AuthError) return err;
+  if (err instanceof StoreError) {
+    if (err.code === 'unavailable') return new AuthError('store_unavailable', undefined, { cause: err, retryAfter: STORE_RETRY_AFTER_S });
+    return new AuthError('duplicate_entity', undefined, { cause: err });
+  }
   return new AuthError('server_error', undefined, { cause: err });
 }
 

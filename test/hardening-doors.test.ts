@@ -266,6 +266,27 @@ describe('hardening: the front doors', () => {
     });
   });
 
+  describe('also: requests Node refuses before any route', () => {
+    it('answers headers over Node\'s limit with 431 and the JSON error body', async () => {
+      const res = await rawRequest(kg.url, { path: '/healthz', headers: { 'x-filler': 'x'.repeat(20_000) } });
+      expect(res.status).to.equal(431);
+      expect(JSON.parse(res.body)).to.deep.equal({ error: 'headers_too_large', message: 'The request headers are too large.' });
+    });
+
+    it('answers malformed HTTP with 400 and the JSON error body', async () => {
+      const { hostname, port } = new URL(kg.url);
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'));
+        let data = '';
+        socket.on('data', (d: Buffer) => (data += d.toString()));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      expect(reply).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).to.deep.equal({ error: 'invalid_request', message: 'The request is not valid HTTP.' });
+    });
+  });
+
   describe('also: what the server tells and logs', () => {
     it('shows no internals on /healthz', async () => {
       expect((await client(kg.url).get('/healthz')).body).to.deep.equal({ status: 'ok', store: 'ok' });

@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<string> {
   });
   const [group, command, ...rest] = positionals;
   if (values.help || group === undefined || group === 'help') return USAGE;
-  const roles = values.roles?.split(',').map((r) => r.trim()).filter(Boolean) ?? [];
+  const roles = values.roles?.split(/[\s,]+/).filter(Boolean) ?? [];
   switch (`${group} ${command ?? ''}`.trim()) {
     case 'keygen': {
       const { key, secret } = generateApiCredentials();

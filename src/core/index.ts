@@ -5,7 +5,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config.js';
 import { apiCredentialsMatch } from './api-sig.js';
-import type { Store } from '../store/types.js';
+import type { RecordStore } from '../store/records.js';
 import { asAuthError } from '../errors.js';
 import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
 import { KeypairLogin } from './keypair-login.js';
@@ -21,7 +21,7 @@ const REFRESH_SUCCESSOR_INFO = 'keygate refresh-token successor v1';
 
 export interface CoreOptions {
   config: Config;
-  store: Store;
+  store: RecordStore;
   apiKey: string;
   apiSecret: Uint8Array;
   now?: () => number;
@@ -31,7 +31,7 @@ export interface CoreOptions {
 
 export class Core {
   readonly events: CoreEmitter = createEmitter();
-  readonly store: Store;
+  readonly store: RecordStore;
   readonly keys: KeyRing;
   readonly provisioner: Provisioner;
   readonly limits: Limits;

@@ -76,11 +76,26 @@ export interface ProvisionerOptions {
   onEventError?: (err: unknown) => void;
 }
 
+/** RFC 6749 scope-token: printable ASCII but space, " and \ (at most 64 here). A role is one too. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+/** Limit: roles one principal may hold. */
+export const ROLES_MAX = 64;
+
+/** Checks roles before they are stored: each must be a scope token, or it could never be granted as itself. */
+export function validateRoles(roles: unknown): string[] {
+  if (!Array.isArray(roles) || roles.length > ROLES_MAX) throw new AuthError('invalid_request', `roles must be a list of at most ${ROLES_MAX} role names.`);
+  for (const role of roles) {
+    if (typeof role !== 'string' || !SCOPE_TOKEN.test(role)) {
+      throw new AuthError('invalid_request', 'Each role must be 1 to 64 printable ASCII characters without spaces, quotes or backslashes.');
+    }
+  }
+  return [...new Set(roles as string[])];
+}
 
 /** Splits and checks a requested scope against what the principal may have. */
 export function grantScope(principal: Principal, requested: string | undefined): string | undefined {
-  const allowed = principal.roles ?? [];
+  // Roles are checked when stored; one stored before that check and not a scope token is never granted.
+  const allowed = (principal.roles ?? []).filter((r) => SCOPE_TOKEN.test(r));
   if (requested === undefined) return allowed.length > 0 ? allowed.join(' ') : undefined;
   const wanted = requested.split(' ').filter(Boolean);
   if (requested.length > 1024 || wanted.length === 0 || !wanted.every((s) => SCOPE_TOKEN.test(s))) {

@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
-import type { SigningKeyRecord, Store } from '../store/types.js';
+import type { SigningKeyRecord, RecordStore } from '../store/records.js';
 
 export interface PublicJwk extends JWK {
   kid: string;
@@ -45,7 +45,7 @@ export class KeyRing {
    *   that long after it stopped signing.
    */
   constructor(
-    private readonly store: Store,
+    private readonly store: RecordStore,
     private readonly maxTokenLifetimeMs: number,
     private readonly now: () => number = () => Date.now(),
   ) {}

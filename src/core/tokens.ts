@@ -7,7 +7,7 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { compactVerify, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthError } from '../errors.js';
-import type { RefreshTokenRecord, SessionRecord, Store, UserRecord } from '../store/types.js';
+import type { RefreshTokenRecord, SessionRecord, RecordStore, UserRecord } from '../store/records.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { grantScope, narrowScope, type Grant, type Principal, type Provisioner, type TokenClaims } from './provision.js';
@@ -23,7 +23,7 @@ export interface SessionGrant {
 export type Introspection = { active: false } | ({ active: true; token_type: 'Bearer' } & TokenClaims);
 
 export interface TokenServiceOptions {
-  store: Store;
+  store: RecordStore;
   keys: KeyRing;
   provisioner: Provisioner;
   events: CoreEmitter;

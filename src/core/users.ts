@@ -3,15 +3,16 @@
  * are refused alike, after the same amount of hashing.
  */
 import { randomUUID } from 'node:crypto';
-import { AuthError } from '../errors.js';
-import type { Store, UserRecord } from '../store/types.js';
+import { AuthError, StoreError } from '../errors.js';
+import type { RecordStore, UserRecord } from '../store/records.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { PASSWORD_MAX, validatePassword, type PasswordHasher } from './passwords.js';
+import { validateRoles } from './provision.js';
 import { normalizeUsername, USERNAME_MAX, validateUsername } from './username.js';
 
 export interface UserServiceOptions {
-  store: Store;
+  store: RecordStore;
   hasher: PasswordHasher;
   limits: Limits;
   events: CoreEmitter;
@@ -31,13 +32,14 @@ export class UserService {
   async register(username: unknown, password: unknown, roles: string[] = []): Promise<UserRecord> {
     const name = validateUsername(username);
     const secret = validatePassword(password);
+    const granted = validateRoles(roles);
     const { store, hasher } = this.options;
     if (await store.getUserByUsername(name)) throw new AuthError('duplicate_entity', 'That username is taken.');
-    const user: UserRecord = { id: randomUUID(), username: name, passwordHash: await hasher.hash(secret), createdAt: this.now(), disabled: false, roles };
+    const user: UserRecord = { id: randomUUID(), username: name, passwordHash: await hasher.hash(secret), createdAt: this.now(), disabled: false, roles: granted };
     try {
       await store.createUser(user);
     } catch (err) {
-      if (err instanceof AuthError && err.code === 'duplicate_entity') throw new AuthError('duplicate_entity', 'That username is taken.');
+      if (err instanceof StoreError && err.code === 'conflict') throw new AuthError('duplicate_entity', 'That username is taken.');
       throw err;
     }
     return user;

@@ -25,6 +25,7 @@ import { cors } from './http/cors.js';
 import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { jwksRoute } from './http/jwks.js';
+import { answerClientErrors } from './client-errors.js';
 import { capConnectionsPerAddress } from './connections.js';
 import { dispatchSocket, verifyUpgrade, type SocketRoute } from './ws/upgrade.js';
 import { userAuthSocket } from './ws/userauth.js';
@@ -95,6 +96,7 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
     app.callback(),
   );
   server.maxConnections = config.maxConnections;
+  answerClientErrors(server);
   if (!config.trustProxy) capConnectionsPerAddress(server, config.maxConnectionsPerAddress);
   app.ws.listen({
     server,

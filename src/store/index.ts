@@ -1,10 +1,10 @@
 /** Opens the store the configuration names. */
 import type { Config } from '../config.js';
 import { SqliteStore } from './sqlite.js';
-import type { Store } from './types.js';
+import type { RecordStore } from './records.js';
 
-export type { Store } from './types.js';
+export type { RecordStore } from './records.js';
 
-export function openStore(config: Pick<Config, 'dataDir'>): Store {
+export function openStore(config: Pick<Config, 'dataDir'>): RecordStore {
   return new SqliteStore(config.dataDir);
 }

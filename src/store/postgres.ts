@@ -4,8 +4,8 @@
  * (or a row lock), so exactly one of any number of racing callers, on any instance, wins.
  */
 import pg from 'pg';
-import { AuthError } from '../errors.js';
-import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, Store, UserRecord } from './types.js';
+import { StoreError } from '../errors.js';
+import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, UserRecord } from './records.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 type Row = Record<string, unknown>;
@@ -33,11 +33,23 @@ const toRefresh = (r: Row): RefreshTokenRecord => ({
   hash: r.hash as string, sid: r.sid as string, createdAt: num(r.created_at), expiresAt: num(r.expires_at), usedAt: numOrNull(r.used_at), replacedBy: r.replaced_by as string | null,
 });
 
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: unknown }).code === '23505';
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', 'ENETUNREACH']);
+/** SQLSTATEs of a server that is going away, restarting, full or too slow (statement_timeout). */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+const UNAVAILABLE_MESSAGES = /^(?:Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error)/;
+
+/** A pg error in the store's own terms: a conflict, an unavailable backend, or (a bug) as it is. */
+function translate(err: unknown): unknown {
+  const code = String((err as { code?: unknown }).code ?? '');
+  if (code === '23505') return new StoreError('conflict', 'The record exists already.', { cause: err });
+  const message = err instanceof Error ? err.message : '';
+  if (NETWORK_CODES.has(code) || code.startsWith('08') || UNAVAILABLE_STATES.has(code) || UNAVAILABLE_MESSAGES.test(message)) {
+    return new StoreError('unavailable', `PostgreSQL is unavailable: ${message || code}`, { cause: err });
+  }
+  return err;
 }
 
-export class PostgresStore implements Store {
+export class PostgresStore implements RecordStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
 
@@ -83,35 +95,44 @@ export class PostgresStore implements Store {
   }
 
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw translate(err);
+    });
+    let broken: unknown;
     try {
       await client.query('BEGIN');
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      const error = translate(err);
+      if (error instanceof StoreError && error.code === 'unavailable') broken = error;
+      else await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
+      throw error;
     } finally {
-      client.release();
+      // A client whose connection failed is dropped from the pool, not reused.
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  private async query(text: string, params: unknown[], db: Queryable): Promise<pg.QueryResult> {
+    try {
+      return await db.query(text, params);
+    } catch (err) {
+      throw translate(err);
     }
   }
 
   private async rows(text: string, params: unknown[] = [], db: Queryable = this.pool): Promise<Row[]> {
-    return (await db.query(text, params)).rows as Row[];
+    return (await this.query(text, params, db)).rows as Row[];
   }
 
   private async count(text: string, params: unknown[] = [], db: Queryable = this.pool): Promise<number> {
-    return (await db.query(text, params)).rowCount ?? 0;
+    return (await this.query(text, params, db)).rowCount ?? 0;
   }
 
   private async insert(text: string, params: unknown[], db: Queryable = this.pool): Promise<void> {
-    try {
-      await db.query(text, params);
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new AuthError('duplicate_entity', undefined, { cause: err });
-      throw err;
-    }
+    await this.query(text, params, db);
   }
 
   async addSigningKey(r: SigningKeyRecord): Promise<void> {
@@ -208,7 +229,7 @@ export class PostgresStore implements Store {
       const [sessionRow] = await this.rows('SELECT * FROM sessions WHERE sid = $1', [token.sid], client);
       const session = sessionRow && toSession(sessionRow);
       if (token.usedAt === null) {
-        await client.query('UPDATE refresh_tokens SET used_at = $1, replaced_by = $2 WHERE hash = $3', [at, successor.hash, hash]);
+        await this.count('UPDATE refresh_tokens SET used_at = $1, replaced_by = $2 WHERE hash = $3', [at, successor.hash, hash], client);
         await this.addRefreshToken({ ...successor, sid: token.sid, expiresAt: token.expiresAt }, client);
         return { outcome: 'rotated', token: { ...token, usedAt: at, replacedBy: successor.hash }, session };
       }
@@ -216,7 +237,7 @@ export class PostgresStore implements Store {
       if (token.replacedBy === successor.hash && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
         return { outcome: 'repeated', token, session };
       }
-      await client.query('UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL', [at, token.sid]);
+      await this.count('UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL', [at, token.sid], client);
       return { outcome: 'reused', token, session: session && { ...session, revokedAt: session.revokedAt ?? at } };
     });
   }
@@ -250,7 +271,7 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.rows('SELECT 1');
   }
 
   async close(): Promise<void> {

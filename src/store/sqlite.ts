@@ -2,8 +2,8 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthError } from '../errors.js';
-import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, Store, UserRecord } from './types.js';
+import { StoreError } from '../errors.js';
+import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, UserRecord } from './records.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
 const MIGRATIONS: string[] = [
@@ -105,7 +105,7 @@ const toRefresh = (r: Row): RefreshTokenRecord => ({
   replacedBy: r.replaced_by as string | null,
 });
 
-export class SqliteStore implements Store {
+export class SqliteStore implements RecordStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -148,7 +148,7 @@ export class SqliteStore implements Store {
     try {
       this.sql(text).run(...params);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AuthError('duplicate_entity', undefined, { cause: err });
+      if (isUniqueViolation(err)) throw new StoreError('conflict', 'The record exists already.', { cause: err });
       throw err;
     }
   }

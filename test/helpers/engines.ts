@@ -122,7 +122,9 @@ async function startRedis(): Promise<Engine> {
   };
 }
 
-const started = new Map<string, Promise<Engine>>();
+// On globalThis: mocha loads the root hooks (CommonJS) and the tests (ESM) as two copies of this module.
+const registry = globalThis as typeof globalThis & { keygateEngines?: Map<string, Promise<Engine>> };
+const started = (registry.keygateEngines ??= new Map<string, Promise<Engine>>());
 
 function engine(name: string, startFn: () => Promise<Engine>): Promise<Engine> {
   let promise = started.get(name);

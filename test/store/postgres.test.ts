@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { freshDatabase, postgres, requireEngine } from '../helpers/engines.js';
-import { storeContract } from './contract.js';
+import { storeContract } from './records-contract.js';
 
 const OPTIONS = { poolSize: 10, timeoutMs: 2000 };
 

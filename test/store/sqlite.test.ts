@@ -3,7 +3,7 @@ import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { tempDir } from '../helpers/keygate.js';
-import { storeContract } from './contract.js';
+import { storeContract } from './records-contract.js';
 
 const dirs: string[] = [];
 storeContract('sqlite (file)', () => {

@@ -3,10 +3,10 @@
  *   storeContract('sqlite', () => new SqliteStore(dir));
  */
 import { expect } from 'chai';
-import { AuthError } from '../../src/errors.js';
-import type { RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, Store, UserRecord } from '../../src/store/types.js';
+import { StoreError } from '../../src/errors.js';
+import type { RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, RecordStore, UserRecord } from '../../src/store/records.js';
 
-export type StoreFactory = () => Promise<Store> | Store;
+export type StoreFactory = () => Promise<RecordStore> | RecordStore;
 
 const key = (kid: string, createdAt: number, retiredAt: number | null = null): SigningKeyRecord => ({
   kid,
@@ -30,13 +30,13 @@ const rotation = (hash: string, next: string, at: number, reuseIntervalMs = 0): 
 
 async function expectDuplicate(promise: Promise<unknown>): Promise<void> {
   const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).to.be.instanceOf(AuthError);
-  expect((err as AuthError).code).to.equal('duplicate_entity');
+  expect(err).to.be.instanceOf(StoreError);
+  expect((err as StoreError).code).to.equal('conflict');
 }
 
 export function storeContract(name: string, factory: StoreFactory): void {
   describe(`store contract: ${name}`, () => {
-    let store: Store;
+    let store: RecordStore;
     beforeEach(async () => {
       store = await factory();
     });
@@ -60,11 +60,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.listSigningKeys()).to.deep.equal([key('a', 1000), key('b', 2000), key('c', 3000, 3500)]);
       });
 
-      it('rejects a duplicate kid with duplicate_entity and keeps the first', async () => {
+      it('rejects a duplicate kid with conflict and keeps the first', async () => {
         await store.addSigningKey(key('a', 1000));
         const err = await store.addSigningKey({ ...key('a', 5000), privatePem: 'other' }).catch((e: unknown) => e);
-        expect(err).to.be.instanceOf(AuthError);
-        expect((err as AuthError).code).to.equal('duplicate_entity');
+        expect(err).to.be.instanceOf(StoreError);
+        expect((err as StoreError).code).to.equal('conflict');
         expect(await store.listSigningKeys()).to.deep.equal([key('a', 1000)]);
       });
 
@@ -107,7 +107,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.getUserByUsername('bob')).to.equal(undefined);
       });
 
-      it('refuses a duplicate username or id with duplicate_entity', async () => {
+      it('refuses a duplicate username or id with conflict', async () => {
         await store.createUser(user('u1', 'alice'));
         await expectDuplicate(store.createUser(user('u2', 'alice')));
         await expectDuplicate(store.createUser(user('u1', 'bob')));
@@ -197,7 +197,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
 
       it('treats a second use as reuse and revokes the session in the same commit: after the interval, for another successor, or once the successor was used', async () => {
-        const cases: Array<[string, (s: Store) => Promise<unknown>]> = [
+        const cases: Array<[string, (s: RecordStore) => Promise<unknown>]> = [
           ['after the interval', (s) => s.rotateRefreshToken(rotation('h1', 'h2', 7001, 5000))],
           ['another successor', (s) => s.rotateRefreshToken(rotation('h1', 'other', 3000, 5000))],
           ['successor used', async (s) => {

@@ -1,12 +1,17 @@
 /**
- * The storage contract. Every backend (SQLite now; PostgreSQL later) implements
- * {@link Store} and must pass the one shared suite in test/store/contract.ts unchanged.
+ * The contract of durable records: signing keys, users, sessions, refresh tokens and
+ * revocations. Every backend (SQLite in DATA_DIR, PostgreSQL with DATABASE_URL) implements
+ * {@link RecordStore} and passes the one shared suite in test/store/records-contract.ts
+ * unchanged. Short-lived shared state (limits, single-use values) is the other contract,
+ * {@link StateStore} in ./state.ts.
  *
  * Rules every backend keeps:
- * - All methods are async and safe to call concurrently from many requests.
+ * - All methods are async and safe to call concurrently from many requests and instances.
  * - Times are milliseconds since the epoch (numbers), never Date objects.
  * - A write has reached durable storage when its promise resolves.
- * - Violating a uniqueness rule rejects with AuthError('duplicate_entity').
+ * - A multi-row change (a session with its first refresh token, a rotation) is one commit.
+ * - Violating a uniqueness rule rejects with StoreError('conflict'); a backend that does not
+ *   answer (down, restarting, past its timeout) rejects with StoreError('unavailable'), fast.
  * - Records come back as plain objects; mutating them does not change the store.
  */
 
@@ -75,7 +80,7 @@ export interface RefreshTokenRecord {
   replacedBy: string | null;
 }
 
-/** A refresh token to exchange for its successor: what {@link Store.rotateRefreshToken} takes. */
+/** A refresh token to exchange for its successor: what {@link RecordStore.rotateRefreshToken} takes. */
 export interface Rotation {
   /** Hash of the token presented. */
   hash: string;
@@ -90,7 +95,7 @@ export interface Rotation {
   reuseIntervalMs: number;
 }
 
-/** What {@link Store.rotateRefreshToken} did. */
+/** What {@link RecordStore.rotateRefreshToken} did. */
 export type RotationResult =
   /** The token was unused: it is spent and the successor added, in one commit. */
   | { outcome: 'rotated'; token: RefreshTokenRecord; session: SessionRecord | undefined }
@@ -100,11 +105,11 @@ export type RotationResult =
   | { outcome: 'reused'; token: RefreshTokenRecord; session: SessionRecord | undefined }
   | { outcome: 'unknown' };
 
-export interface Store {
+export interface RecordStore {
   /** Which backend this is, for logs ("sqlite", "postgres"). */
   readonly kind: string;
 
-  /** Adds a signing key. A kid that exists already: duplicate_entity. */
+  /** Adds a signing key. A kid that exists already: conflict. */
   addSigningKey(record: SigningKeyRecord): Promise<void>;
   /** Every signing key, oldest first. */
   listSigningKeys(): Promise<SigningKeyRecord[]>;
@@ -113,7 +118,7 @@ export interface Store {
   /** Deletes a key (after every token it signed has expired). Returns whether it existed. */
   deleteSigningKey(kid: string): Promise<boolean>;
 
-  /** Adds a user. A username (or id) that exists already: duplicate_entity. */
+  /** Adds a user. A username (or id) that exists already: conflict. */
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | undefined>;
   /** Looks up by the normalised username. */
@@ -126,7 +131,7 @@ export interface Store {
 
   /**
    * Adds a session and its first refresh token in one commit (both or neither). A sid or
-   * hash that exists already: duplicate_entity.
+   * hash that exists already: conflict.
    */
   createSession(session: SessionRecord, firstToken: RefreshTokenRecord): Promise<void>;
   getSession(sid: string): Promise<SessionRecord | undefined>;
