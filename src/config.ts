@@ -78,6 +78,22 @@ const origin: Parser<string> = (raw, name) => {
   return url.origin;
 };
 
+const url = (...schemes: string[]): Parser<string> => (raw, name) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a URL');
+  }
+  if (!schemes.includes(parsed.protocol)) throw new ConfigError(name, `must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL`);
+  return raw;
+};
+
+const secretText = (minLength: number): Parser<string> => (raw, name) => {
+  if (raw.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters (npm run keygen makes one)`);
+  return text(1024)(raw, name);
+};
+
 const origins: Parser<string[]> = (raw, name) =>
   raw.split(',').map((s) => s.trim()).filter(Boolean).map((o) => origin(o, name));
 
@@ -91,7 +107,13 @@ export const CONFIG_VARIABLES = {
   port: variable('PORT', '3001', 'TCP port (0 picks a free one).', int(0, 65535)),
   userApiKey: variable('USER_API_KEY', undefined, 'The API key placed in every UserAuth (`npm run keygen` makes a pair).', text(256)),
   userApiSecret: variable('USER_API_SECRET', undefined, 'The API secret, multibase base32 (`b...`); signs UserAuth.sig. Secret.', text(1024), true),
-  dataDir: variable('DATA_DIR', './data', 'Where the SQLite store and the dev key pair live.', anyText),
+  dataDir: variable('DATA_DIR', './data', 'Where the SQLite store and the development secrets live.', anyText),
+  databaseUrl: variable('DATABASE_URL', undefined, '`postgres://user:password@host:port/db`: durable records (keys, users, sessions, revocations) on PostgreSQL instead of SQLite in DATA_DIR. Secret.', url('postgres:', 'postgresql:'), true),
+  databasePoolSize: variable('DATABASE_POOL_SIZE', '10', 'Limit: PostgreSQL connections per instance.', int(1, 1000)),
+  redisUrl: variable('REDIS_URL', undefined, '`redis://[:password@]host:port[/db]`: short-lived state (limits, lockouts, single-use values, messages between instances) shared on Redis instead of in memory. Secret.', url('redis:', 'rediss:'), true),
+  redisPrefix: variable('REDIS_PREFIX', 'keygate:', 'Prefix of every Redis key and channel keygate uses.', text(64)),
+  storeTimeoutMs: variable('STORE_TIMEOUT_MS', '2000', 'Limit: longest wait for PostgreSQL or Redis (a connection or one command) before a request fails with 503 store_unavailable.', int(100, 60_000)),
+  signingKeySecret: variable('SIGNING_KEY_SECRET', undefined, 'Encrypts the signing keys at rest (AES-256-GCM). Required with DATABASE_URL or NODE_ENV=production; in development on SQLite one is generated into DATA_DIR. Secret.', secretText(32), true),
   issuer: variable('ISSUER', 'keygate', 'The `iss` claim of every token.', text(512)),
   tokenTtl: variable('TOKEN_TTL', '3600', 'Access token lifetime in seconds; also the UserAuth `msg` expiry.', int(30, 30 * DAY)),
   handshakeTimeoutMs: variable('HANDSHAKE_TIMEOUT_MS', '10000', 'Limit: the whole websocket handshake, from connect to token.', int(100, 10 * MINUTE * 1000)),

@@ -4,10 +4,10 @@
  */
 import type { Config } from './config.js';
 import { Core } from './core/index.js';
-import { resolveApiCredentials } from './credentials.js';
+import { resolveApiCredentials, resolveSigningKeySecret } from './credentials.js';
 import { createLogger, type Logger } from './log.js';
 import { startServer, type RunningServer } from './server/index.js';
-import { openStore } from './store/index.js';
+import { openStores } from './store/index.js';
 
 export interface Keygate extends RunningServer {
   core: Core;
@@ -41,19 +41,25 @@ export interface KeygateOptions {
 
 export async function startKeygate(config: Config, log: Logger = createLogger(config.logLevel), options: KeygateOptions = {}): Promise<Keygate> {
   const credentials = resolveApiCredentials(config, log);
-  const store = openStore(config);
+  const signingKeySecret = resolveSigningKeySecret(config, log);
+  const { records, state } = await openStores(config, options.now);
+  if (config.databaseUrl !== undefined && config.redisUrl === undefined) {
+    log.warn('DATABASE_URL without REDIS_URL: limits, lockouts and key rotation messages stay in this instance; run one instance, or set REDIS_URL');
+  }
   let core: Core;
   try {
     core = await Core.open({
       config,
-      store,
+      store: records,
+      state,
       apiKey: credentials.key,
       apiSecret: credentials.secret,
+      signingKeySecret,
       now: options.now,
       onBackgroundError: (err) => log.error({ err }, 'background task failed'),
     });
   } catch (err) {
-    await store.close();
+    await Promise.all([records.close(), state.close()]);
     throw err;
   }
   core.events.on('login.refused', (e) => log.info({ event: 'login.refused', ...e }, 'login refused'));

@@ -1,6 +1,8 @@
 /** `npm start`: reads .env and the environment, starts keygate, stops cleanly on signals. */
 import 'dotenv/config';
 import { ConfigError, loadConfig } from './config.js';
+import { KeySealError } from './core/key-seal.js';
+import { StoreError } from './errors.js';
 import { startKeygate } from './keygate.js';
 
 async function main(): Promise<void> {
@@ -21,8 +23,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof KeySealError) {
     console.error(`keygate: configuration error: ${err.message}`);
+  } else if (err instanceof StoreError) {
+    console.error(`keygate: cannot start: ${err.message}`);
   } else {
     console.error('keygate: failed to start:', err);
   }

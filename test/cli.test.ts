@@ -4,12 +4,12 @@ import { rmSync } from 'node:fs';
 import { decodeProtectedHeader } from 'jose';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
-import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
 import { basic, client } from './helpers/http.js';
 
 function cli(dataDir: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...process.env, DATA_DIR: dataDir, USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET, ...env },
+    env: { ...process.env, DATA_DIR: dataDir, ...TEST_SECRETS, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -36,7 +36,7 @@ describe('admin command line', function () {
   it('keygen prints a key/secret pair in Textile\'s format', async () => {
     const { code, stdout } = await cli(dir, ['keygen']);
     expect(code).to.equal(0);
-    expect(stdout).to.match(/^USER_API_KEY=b[a-z2-7]{26}\nUSER_API_SECRET=b[a-z2-7]{52}\n$/);
+    expect(stdout).to.match(/^USER_API_KEY=b[a-z2-7]{26}\nUSER_API_SECRET=b[a-z2-7]{52}\nSIGNING_KEY_SECRET=[\w-]{43}\n$/);
   });
 
   it('users add / list / disable / enable work on the server\'s store', async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
-import { tempDir, TEST_API_KEY, TEST_API_SECRET } from './helpers/keygate.js';
+import { tempDir, TEST_API_KEY, TEST_API_SECRET, TEST_SECRETS } from './helpers/keygate.js';
 import { basic, bearer, client } from './helpers/http.js';
 import { spawnKeygate } from './helpers/process.js';
 
@@ -10,7 +10,7 @@ describe('crashes and logs (a real process)', function () {
   this.timeout(60_000);
   const dir = tempDir();
   // No reuse interval: a refresh token used before the crash must count as used after it.
-  const env = { DATA_DIR: dir, USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET, REFRESH_REUSE_INTERVAL_MS: '0' };
+  const env = { DATA_DIR: dir, ...TEST_SECRETS, REFRESH_REUSE_INTERVAL_MS: '0' };
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('keeps users, sessions and keys through kill -9, and never logs a secret', async () => {

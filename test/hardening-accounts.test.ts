@@ -8,7 +8,7 @@ import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { formatPublicKey, parsePublicKey } from '../src/core/identity.js';
 import { AuthError } from '../src/errors.js';
-import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
 import { basic, client } from './helpers/http.js';
 import { bufferJson, TestSocket } from './helpers/ws.js';
 
@@ -112,7 +112,7 @@ describe('hardening: accounts and identities', () => {
   describe('6. revoking by subject cannot be redirected through a username', () => {
     function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        env: { ...process.env, DATA_DIR: kg.dataDir, USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET },
+        env: { ...process.env, DATA_DIR: kg.dataDir, ...TEST_SECRETS },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

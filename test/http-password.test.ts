@@ -253,7 +253,7 @@ describe('HTTP password users and the token lifecycle', () => {
     it('GET /healthz', async () => {
       const res = await api.get('/healthz');
       expect(res.status).to.equal(200);
-      expect(res.body).to.deep.equal({ status: 'ok', store: 'ok' });
+      expect(res.body).to.deep.equal({ status: 'ok', records: 'ok', state: 'ok' });
     });
 
     it('answers unknown routes with 404 and wrong methods with 405', async () => {

@@ -90,7 +90,7 @@ export async function tokensRevoke(core: Core, args: string[], target: RevokeTar
 }
 
 export async function keysRotate(core: Core): Promise<string> {
-  const kid = await core.keys.rotate();
+  const kid = await core.rotateSigningKey();
   return `new signing key ${kid}; older keys stay in the JWKS until their tokens have expired\n`;
 }
 

@@ -5,15 +5,16 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { generateApiCredentials } from '../core/api-sig.js';
 import { Core } from '../core/index.js';
-import { resolveApiCredentials } from '../credentials.js';
+import { generateSigningKeySecret, resolveApiCredentials, resolveSigningKeySecret } from '../credentials.js';
 import { createLogger } from '../log.js';
-import { openStore } from '../store/index.js';
+import { openRecords, openStores } from '../store/index.js';
 import { keysList, keysRotate, tokensRevoke, UsageError, usersAdd, usersList, usersSetDisabled } from './admin.js';
 
 const USAGE = `usage: keygate <command>
 
 commands:
-  keygen                              print a fresh USER_API_KEY / USER_API_SECRET pair for .env
+  keygen                              print a fresh USER_API_KEY / USER_API_SECRET pair and SIGNING_KEY_SECRET for .env
+  migrate                             bring the schema of the record store up to date, then exit
   users add <username> [--roles a,b]  create a user; the password is read from standard input
   users disable <username>            refuse the user's logins and revoke their tokens
   users enable <username>             allow the user to log in again
@@ -38,7 +39,12 @@ async function withCore<T>(fn: (core: Core) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const log = createLogger('warn', process.stderr as never);
   const credentials = resolveApiCredentials(config, log);
-  const core = await Core.open({ config, store: openStore(config), apiKey: credentials.key, apiSecret: credentials.secret });
+  const signingKeySecret = resolveSigningKeySecret(config, log);
+  const { records, state } = await openStores(config);
+  const core = await Core.open({ config, store: records, state, apiKey: credentials.key, apiSecret: credentials.secret, signingKeySecret }).catch(async (err: unknown) => {
+    await Promise.all([records.close(), state.close()]);
+    throw err;
+  });
   try {
     return await fn(core);
   } finally {
@@ -58,7 +64,14 @@ export async function run(argv: string[]): Promise<string> {
   switch (`${group} ${command ?? ''}`.trim()) {
     case 'keygen': {
       const { key, secret } = generateApiCredentials();
-      return `USER_API_KEY=${key}\nUSER_API_SECRET=${secret}\n`;
+      return `USER_API_KEY=${key}\nUSER_API_SECRET=${secret}\nSIGNING_KEY_SECRET=${generateSigningKeySecret()}\n`;
+    }
+    case 'migrate': {
+      const config = loadConfig();
+      // Opening a record store applies its pending migrations, under a lock on PostgreSQL.
+      const records = await openRecords(config);
+      await records.close();
+      return `schema of the ${records.kind} store is up to date\n`;
     }
     case 'users add': {
       const password = await readPassword();

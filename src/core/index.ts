@@ -1,11 +1,13 @@
 /**
- * The core of keygate, assembled: store, signing keys, provisioner, users, tokens,
+ * The core of keygate, assembled: stores, signing keys, provisioner, users, tokens,
  * limits and events. Nothing here knows about Koa, HTTP or sockets.
  */
 import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config.js';
 import { apiCredentialsMatch } from './api-sig.js';
 import type { RecordStore } from '../store/records.js';
+import type { StateStore } from '../store/state.js';
+import { KeySealer } from './key-seal.js';
 import { asAuthError } from '../errors.js';
 import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
 import { KeypairLogin } from './keypair-login.js';
@@ -18,12 +20,19 @@ import { UserService } from './users.js';
 
 /** HKDF label of the key that derives refresh-token successors from the API secret. */
 const REFRESH_SUCCESSOR_INFO = 'keygate refresh-token successor v1';
+/** The channel on which a rotation tells every instance to reload its signing keys. */
+export const KEYS_CHANNEL = 'keys';
 
 export interface CoreOptions {
   config: Config;
+  /** Durable records. */
   store: RecordStore;
+  /** Short-lived shared state. */
+  state: StateStore;
   apiKey: string;
   apiSecret: Uint8Array;
+  /** SIGNING_KEY_SECRET: seals the signing keys at rest. */
+  signingKeySecret: string;
   now?: () => number;
   /** Called with failures that must not fail a request (event listeners, rehashing). */
   onBackgroundError?: (err: unknown) => void;
@@ -32,6 +41,7 @@ export interface CoreOptions {
 export class Core {
   readonly events: CoreEmitter = createEmitter();
   readonly store: RecordStore;
+  readonly state: StateStore;
   readonly keys: KeyRing;
   readonly provisioner: Provisioner;
   readonly limits: Limits;
@@ -42,17 +52,18 @@ export class Core {
   readonly now: () => number;
 
   private constructor(private readonly options: CoreOptions) {
-    const { config, store, onBackgroundError: onEventError } = options;
+    const { config, store, state, onBackgroundError: onEventError } = options;
     const now = options.now ?? (() => Date.now());
     this.now = now;
     this.store = store;
+    this.state = state;
     // A retired key stays published for as long as any token it signed can live.
-    this.keys = new KeyRing(store, config.tokenTtl * 1000, now);
+    this.keys = new KeyRing(store, new KeySealer(options.signingKeySecret), config.tokenTtl * 1000, now);
     this.provisioner = new Provisioner({
       keys: this.keys, events: this.events, apiKey: options.apiKey, apiSecret: options.apiSecret,
       issuer: config.issuer, tokenTtl: config.tokenTtl, now, onEventError,
     });
-    this.limits = new Limits({
+    this.limits = new Limits(state, {
       addressLimits: config.rateLimits === 'on',
       addressPoints: config.rateLimitPoints,
       addressWindowS: config.rateLimitWindowS,
@@ -75,12 +86,27 @@ export class Core {
     });
   }
 
-  /** Builds the core and loads (or makes) the signing keys. */
+  /** Builds the core, loads (or makes) the signing keys and follows rotations made by any instance. */
   static async open(options: CoreOptions): Promise<Core> {
     const core = new Core(options);
     await core.keys.open();
+    const reload = () => core.keys.reload().catch((err: unknown) => options.onBackgroundError?.(err));
+    core.unsubscribe = await options.state.subscribe(KEYS_CHANNEL, reload, reload);
     await core.hasher.warm();
     return core;
+  }
+
+  private unsubscribe: (() => Promise<void>) | undefined;
+
+  /**
+   * Makes a new signing key (the old one keeps verifying until its tokens have expired) and
+   * tells every instance to sign with it. Returns the new kid.
+   */
+  async rotateSigningKey(): Promise<string> {
+    const kid = await this.keys.rotate();
+    // Instances that miss the message still follow within KEY_RELOAD_MS.
+    await this.state.publish(KEYS_CHANNEL, kid).catch((err: unknown) => this.options.onBackgroundError?.(err));
+    return kid;
   }
 
   /** Whether a key and secret (e.g. from HTTP Basic) are this server's API pair; constant time. */
@@ -112,6 +138,7 @@ export class Core {
 
   async close(): Promise<void> {
     this.events.clearListeners();
-    await this.store.close();
+    await this.unsubscribe?.().catch(() => undefined);
+    await Promise.all([this.store.close(), this.state.close()]);
   }
 }

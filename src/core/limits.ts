@@ -1,13 +1,15 @@
 /**
  * Rate limits shared by every front door: per client address (switchable with
  * RATE_LIMITS), the per-account lockout and the per-subject reissue limit (always on).
- * Backed by rate-limiter-flexible, whose limiters can later keep their state in Redis.
+ * rate-limiter-flexible limiters whose counters live in the state store: in memory alone,
+ * on Redis shared by every instance (counting per instance while Redis is away).
  *
  * Every key is bounded before it reaches a limiter: addresses are valid IP addresses
  * (IPv6 folded to its /64, the block one subscriber holds), accounts are normalised
  * usernames of at most USERNAME_MAX code points, subjects come from verified tokens.
  */
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { StateStore } from '../store/state.js';
 import { AuthError } from '../errors.js';
 import { addressKey } from '../ip.js';
 
@@ -40,10 +42,10 @@ export class Limits {
   private readonly byAccount: RateLimiterAbstract;
   private readonly bySubject: RateLimiterAbstract;
 
-  constructor(private readonly options: LimitsOptions) {
-    this.byAddress = new RateLimiterMemory({ keyPrefix: 'addr', points: options.addressPoints, duration: options.addressWindowS });
-    this.byAccount = new RateLimiterMemory({ keyPrefix: 'acct', points: options.lockoutAttempts, duration: options.lockoutWindowS });
-    this.bySubject = new RateLimiterMemory({ keyPrefix: 'reissue', points: options.reissuePoints, duration: options.addressWindowS });
+  constructor(state: StateStore, private readonly options: LimitsOptions) {
+    this.byAddress = state.limiter({ keyPrefix: 'addr', points: options.addressPoints, durationS: options.addressWindowS });
+    this.byAccount = state.limiter({ keyPrefix: 'acct', points: options.lockoutAttempts, durationS: options.lockoutWindowS });
+    this.bySubject = state.limiter({ keyPrefix: 'reissue', points: options.reissuePoints, durationS: options.addressWindowS });
   }
 
   /** Charges one attempt to an address; throws rate_limited with Retry-After when it is over. */

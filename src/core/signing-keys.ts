@@ -1,10 +1,13 @@
 /**
- * The Ed25519 keys that sign tokens, kept in the store. The newest key that is not
- * retired signs; every key that may still have unexpired tokens is published in the JWKS.
+ * The Ed25519 keys that sign tokens, kept in the record store, sealed at rest (key-seal.ts).
+ * Exactly one key signs at a time (the store enforces it); every key that may still have
+ * unexpired tokens is published in the JWKS.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
-import type { SigningKeyRecord, RecordStore } from '../store/records.js';
+import { StoreError } from '../errors.js';
+import type { RecordStore, SigningKeyRecord } from '../store/records.js';
+import { KeySealer } from './key-seal.js';
 
 export interface PublicJwk extends JWK {
   kid: string;
@@ -21,22 +24,6 @@ interface LoadedKey {
   retiredAt: number | null;
 }
 
-async function load(record: SigningKeyRecord): Promise<LoadedKey> {
-  const privateKey = createPrivateKey(record.privatePem);
-  const publicKey = createPublicKey(privateKey);
-  const { kty, crv, x } = await exportJWK(publicKey);
-  const jwk: PublicJwk = { kty, crv, x, kid: record.kid, alg: 'EdDSA', use: 'sig' };
-  return { kid: record.kid, privateKey, publicKey, jwk, createdAt: record.createdAt, retiredAt: record.retiredAt };
-}
-
-/** Makes a new Ed25519 signing key record (not yet stored). */
-export async function newSigningKey(now: number): Promise<SigningKeyRecord> {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const { kty, crv, x } = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint({ kty, crv, x });
-  return { kid, privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), createdAt: now, retiredAt: null };
-}
-
 export class KeyRing {
   private keys: LoadedKey[] = [];
 
@@ -46,31 +33,59 @@ export class KeyRing {
    */
   constructor(
     private readonly store: RecordStore,
+    private readonly sealer: KeySealer,
     private readonly maxTokenLifetimeMs: number,
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** Loads the keys, making the first one if the store has none that may sign. */
+  /** A new Ed25519 signing key, sealed, not yet stored. */
+  private async newKey(now: number): Promise<SigningKeyRecord> {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const { kty, crv, x } = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint({ kty, crv, x });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    return { kid, privateKey: this.sealer.seal(pem, kid), createdAt: now, retiredAt: null };
+  }
+
+  private async load(record: SigningKeyRecord): Promise<LoadedKey> {
+    const pem = KeySealer.isSealed(record.privateKey) ? this.sealer.open(record.privateKey, record.kid) : record.privateKey;
+    const privateKey = createPrivateKey(pem);
+    const publicKey = createPublicKey(privateKey);
+    const { kty, crv, x } = await exportJWK(publicKey);
+    const jwk: PublicJwk = { kty, crv, x, kid: record.kid, alg: 'EdDSA', use: 'sig' };
+    return { kid: record.kid, privateKey, publicKey, jwk, createdAt: record.createdAt, retiredAt: record.retiredAt };
+  }
+
+  /**
+   * Loads the keys; makes the first one if none signs (when several instances start at
+   * once, the store lets exactly one add it and the others load it); seals any key stored
+   * in plaintext by an older keygate.
+   */
   async open(): Promise<this> {
-    await this.reload();
-    if (!this.keys.some((k) => k.retiredAt === null)) {
-      await this.store.addSigningKey(await newSigningKey(this.now()));
-      await this.reload();
+    const records = await this.store.listSigningKeys();
+    for (const record of records) {
+      if (!KeySealer.isSealed(record.privateKey)) await this.store.sealSigningKey(record.kid, this.sealer.seal(record.privateKey, record.kid));
     }
+    if (!records.some((r) => r.retiredAt === null)) {
+      await this.store.addSigningKey(await this.newKey(this.now())).catch((err: unknown) => {
+        if (!(err instanceof StoreError && err.code === 'conflict')) throw err;
+      });
+    }
+    await this.reload();
     return this;
   }
 
   /** Re-reads the keys from the store (another instance or the CLI may have rotated). */
   async reload(): Promise<void> {
-    this.keys = await Promise.all((await this.store.listSigningKeys()).map(load));
+    const records = await this.store.listSigningKeys();
+    this.keys = await Promise.all(records.map((r) => this.load(r)));
   }
 
   /** The key that signs new tokens. */
   current(): { kid: string; privateKey: KeyObject } {
-    const active = this.keys.filter((k) => k.retiredAt === null);
-    const newest = active[active.length - 1];
-    if (!newest) throw new Error('no signing key: KeyRing.open() was not called or every key is retired');
-    return newest;
+    const active = this.keys.find((k) => k.retiredAt === null);
+    if (!active) throw new Error('no signing key: KeyRing.open() was not called');
+    return active;
   }
 
   /** The public key for a kid, if it is still published. */
@@ -89,16 +104,15 @@ export class KeyRing {
   }
 
   /**
-   * Makes a new signing key and retires the old ones; keys retired long enough ago that
-   * no token they signed can still be valid are deleted. Returns the new kid.
+   * Makes a new signing key and retires the signing one, in one commit; keys retired long
+   * enough ago that no token they signed can still be valid are deleted. Returns the new kid.
    */
   async rotate(): Promise<string> {
     const now = this.now();
-    const record = await newSigningKey(now);
-    await this.store.addSigningKey(record);
-    for (const k of this.keys) {
-      if (k.retiredAt === null) await this.store.retireSigningKey(k.kid, now);
-      else if (k.retiredAt <= now - this.maxTokenLifetimeMs) await this.store.deleteSigningKey(k.kid);
+    const record = await this.newKey(now);
+    await this.store.rotateSigningKey(record, now);
+    for (const k of await this.store.listSigningKeys()) {
+      if (k.retiredAt !== null && k.retiredAt <= now - this.maxTokenLifetimeMs) await this.store.deleteSigningKey(k.kid);
     }
     await this.reload();
     return record.kid;

@@ -2,10 +2,12 @@
 export const POSTGRES_MIGRATIONS: readonly string[] = [
   `CREATE TABLE signing_keys (
      kid TEXT PRIMARY KEY,
-     private_pem TEXT NOT NULL,
+     private_key TEXT NOT NULL,
      created_at BIGINT NOT NULL,
      retired_at BIGINT
    );
+   -- Exactly one key signs.
+   CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL;
    CREATE TABLE users (
      id TEXT PRIMARY KEY,
      username TEXT NOT NULL UNIQUE,

@@ -22,7 +22,7 @@ export interface PostgresOptions {
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
 
-const toKey = (r: Row): SigningKeyRecord => ({ kid: r.kid as string, privatePem: r.private_pem as string, createdAt: num(r.created_at), retiredAt: numOrNull(r.retired_at) });
+const toKey = (r: Row): SigningKeyRecord => ({ kid: r.kid as string, privateKey: r.private_key as string, createdAt: num(r.created_at), retiredAt: numOrNull(r.retired_at) });
 const toUser = (r: Row): UserRecord => ({
   id: r.id as string, username: r.username as string, passwordHash: r.password_hash as string, createdAt: num(r.created_at), disabled: r.disabled as boolean, roles: r.roles as string[],
 });
@@ -136,16 +136,22 @@ export class PostgresStore implements RecordStore {
   }
 
   async addSigningKey(r: SigningKeyRecord): Promise<void> {
-    await this.insert('INSERT INTO signing_keys (kid, private_pem, created_at, retired_at) VALUES ($1, $2, $3, $4)', [r.kid, r.privatePem, r.createdAt, r.retiredAt]);
+    await this.insert('INSERT INTO signing_keys (kid, private_key, created_at, retired_at) VALUES ($1, $2, $3, $4)', [r.kid, r.privateKey, r.createdAt, r.retiredAt]);
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     return (await this.rows('SELECT * FROM signing_keys ORDER BY created_at, kid')).map(toKey);
   }
 
-  async retireSigningKey(kid: string, at: number): Promise<boolean> {
-    await this.count('UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL', [at, kid]);
-    return (await this.rows('SELECT 1 FROM signing_keys WHERE kid = $1', [kid])).length > 0;
+  async rotateSigningKey(r: SigningKeyRecord, at: number): Promise<void> {
+    await this.transaction(async (client) => {
+      await this.count('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [at], client);
+      await this.insert('INSERT INTO signing_keys (kid, private_key, created_at, retired_at) VALUES ($1, $2, $3, NULL)', [r.kid, r.privateKey, r.createdAt], client);
+    });
+  }
+
+  async sealSigningKey(kid: string, privateKey: string): Promise<boolean> {
+    return (await this.count('UPDATE signing_keys SET private_key = $1 WHERE kid = $2', [privateKey, kid])) > 0;
   }
 
   async deleteSigningKey(kid: string): Promise<boolean> {

@@ -19,9 +19,9 @@
 export interface SigningKeyRecord {
   /** Key id: the JWK thumbprint (RFC 7638) of the public key. Unique. */
   kid: string;
-  /** PKCS#8 PEM of the private key. Never leaves the server. */
-  privatePem: string;
-  /** When the key was made. The newest key that is not retired signs new tokens. */
+  /** The private key, sealed with SIGNING_KEY_SECRET (core/key-seal.ts); a plaintext PKCS#8 PEM only in stores from before sealing. */
+  privateKey: string;
+  /** When the key was made. The one key that is not retired signs new tokens. */
   createdAt: number;
   /** When the key stopped signing, or null while it may sign. */
   retiredAt: number | null;
@@ -109,12 +109,17 @@ export interface RecordStore {
   /** Which backend this is, for logs ("sqlite", "postgres"). */
   readonly kind: string;
 
-  /** Adds a signing key. A kid that exists already: conflict. */
+  /**
+   * Adds a signing key. A kid that exists already, or a second key that is not retired
+   * (exactly one key signs; of several instances adding their first key at once, one wins): conflict.
+   */
   addSigningKey(record: SigningKeyRecord): Promise<void>;
   /** Every signing key, oldest first. */
   listSigningKeys(): Promise<SigningKeyRecord[]>;
-  /** Marks a key as no longer signing. Returns false when no such key exists. */
-  retireSigningKey(kid: string, at: number): Promise<boolean>;
+  /** In one commit: retires the signing key at `at` and adds `record` as the one that signs. */
+  rotateSigningKey(record: SigningKeyRecord, at: number): Promise<void>;
+  /** Replaces a key's stored private key with its sealed form. Returns false when no such key exists. */
+  sealSigningKey(kid: string, privateKey: string): Promise<boolean>;
   /** Deletes a key (after every token it signed has expired). Returns whether it existed. */
   deleteSigningKey(kid: string): Promise<boolean>;
 

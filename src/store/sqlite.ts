@@ -47,6 +47,12 @@ const MIGRATIONS: string[] = [
    );`,
   `ALTER TABLE sessions ADD COLUMN scope TEXT;
    ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT;`,
+  // Exactly one key signs. Stores from before kept at most one unretired key after a
+  // rotation, but a race of two first starts could leave two: the newest keeps signing.
+  `ALTER TABLE signing_keys RENAME COLUMN private_pem TO private_key;
+   UPDATE signing_keys SET retired_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+     WHERE retired_at IS NULL AND kid <> (SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1);
+   CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL;`,
 ];
 
 /** The database file and the files SQLite keeps beside it; all hold secrets. */
@@ -76,7 +82,7 @@ type Row = Record<string, unknown>;
 
 const toKey = (r: Row): SigningKeyRecord => ({
   kid: r.kid as string,
-  privatePem: r.private_pem as string,
+  privateKey: r.private_key as string,
   createdAt: r.created_at as number,
   retiredAt: r.retired_at as number | null,
 });
@@ -166,16 +172,22 @@ export class SqliteStore implements RecordStore {
   }
 
   async addSigningKey(r: SigningKeyRecord): Promise<void> {
-    this.insert('INSERT INTO signing_keys (kid, private_pem, created_at, retired_at) VALUES (?, ?, ?, ?)', r.kid, r.privatePem, r.createdAt, r.retiredAt);
+    this.insert('INSERT INTO signing_keys (kid, private_key, created_at, retired_at) VALUES (?, ?, ?, ?)', r.kid, r.privateKey, r.createdAt, r.retiredAt);
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     return this.all('SELECT * FROM signing_keys ORDER BY created_at, kid').map(toKey);
   }
 
-  async retireSigningKey(kid: string, at: number): Promise<boolean> {
-    this.changes('UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL', at, kid);
-    return this.get('SELECT 1 FROM signing_keys WHERE kid = ?', kid) !== undefined;
+  async rotateSigningKey(r: SigningKeyRecord, at: number): Promise<void> {
+    this.db.transaction(() => {
+      this.changes('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL', at);
+      this.insert('INSERT INTO signing_keys (kid, private_key, created_at, retired_at) VALUES (?, ?, ?, NULL)', r.kid, r.privateKey, r.createdAt);
+    }).immediate();
+  }
+
+  async sealSigningKey(kid: string, privateKey: string): Promise<boolean> {
+    return this.changes('UPDATE signing_keys SET private_key = ? WHERE kid = ?', privateKey, kid) > 0;
   }
 
   async deleteSigningKey(kid: string): Promise<boolean> {

@@ -9,6 +9,10 @@ import { createLogger } from '../../src/log.js';
 /** A fixed API pair for tests (made with `npm run keygen`). */
 export const TEST_API_KEY = 'bkduiufahqofinobxnq33wiemtu';
 export const TEST_API_SECRET = 'bpoccmovlduubyrzewhc3njmsf55zssqmuximulbm5absz33j5xba';
+/** A fixed SIGNING_KEY_SECRET for tests. */
+export const TEST_SIGNING_KEY_SECRET = 'test-signing-key-secret-0123456789abcdef';
+/** The secrets every test server and CLI run shares. */
+export const TEST_SECRETS = { USER_API_KEY: TEST_API_KEY, USER_API_SECRET: TEST_API_SECRET, SIGNING_KEY_SECRET: TEST_SIGNING_KEY_SECRET };
 
 export interface TestKeygate extends Keygate {
   logLines: string[];
@@ -35,8 +39,7 @@ export async function startTestKeygate(env: Record<string, string> = {}, dataDir
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
-    USER_API_KEY: TEST_API_KEY,
-    USER_API_SECRET: TEST_API_SECRET,
+    ...TEST_SECRETS,
     LOG_LEVEL: 'debug',
     ...env,
   });

@@ -1,6 +1,7 @@
 /**
  * The store contract suite. Every backend runs it unchanged:
  *   storeContract('sqlite', () => new SqliteStore(dir));
+ * (the suite of durable records; test/store/state-contract.ts is the one of short-lived state)
  */
 import { expect } from 'chai';
 import { StoreError } from '../../src/errors.js';
@@ -10,7 +11,7 @@ export type StoreFactory = () => Promise<RecordStore> | RecordStore;
 
 const key = (kid: string, createdAt: number, retiredAt: number | null = null): SigningKeyRecord => ({
   kid,
-  privatePem: `-----BEGIN PRIVATE KEY-----\n${kid}\n-----END PRIVATE KEY-----\n`,
+  privateKey: `v1.sealed-${kid}`,
   createdAt,
   retiredAt,
 });
@@ -55,29 +56,45 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
       it('adds and lists keys oldest first', async () => {
         await store.addSigningKey(key('b', 2000));
-        await store.addSigningKey(key('a', 1000));
+        await store.addSigningKey(key('a', 1000, 1500));
         await store.addSigningKey(key('c', 3000, 3500));
-        expect(await store.listSigningKeys()).to.deep.equal([key('a', 1000), key('b', 2000), key('c', 3000, 3500)]);
+        expect(await store.listSigningKeys()).to.deep.equal([key('a', 1000, 1500), key('b', 2000), key('c', 3000, 3500)]);
       });
 
       it('rejects a duplicate kid with conflict and keeps the first', async () => {
         await store.addSigningKey(key('a', 1000));
-        const err = await store.addSigningKey({ ...key('a', 5000), privatePem: 'other' }).catch((e: unknown) => e);
+        const err = await store.addSigningKey({ ...key('a', 5000, 6000), privateKey: 'other' }).catch((e: unknown) => e);
         expect(err).to.be.instanceOf(StoreError);
         expect((err as StoreError).code).to.equal('conflict');
         expect(await store.listSigningKeys()).to.deep.equal([key('a', 1000)]);
       });
 
-      it('retires a key once and reports unknown kids', async () => {
+      it('keeps exactly one signing key: of many concurrent first keys, one is added', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.addSigningKey(key(`k${i}`, 1000 + i))));
+        expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        for (const r of results) if (r.status === 'rejected') expect((r.reason as StoreError).code).to.equal('conflict');
+        expect(await store.listSigningKeys()).to.have.length(1);
+      });
+
+      it('rotates in one commit: the signing key is retired and the new one signs', async () => {
+        await store.addSigningKey(key('old-retired', 500, 700));
         await store.addSigningKey(key('a', 1000));
-        expect(await store.retireSigningKey('a', 1500)).to.equal(true);
-        expect(await store.retireSigningKey('a', 9999)).to.equal(true);
-        expect(await store.retireSigningKey('nope', 1500)).to.equal(false);
-        expect(await store.listSigningKeys()).to.deep.equal([key('a', 1000, 1500)]);
+        await store.rotateSigningKey(key('b', 2000), 2500);
+        expect(await store.listSigningKeys()).to.deep.equal([key('old-retired', 500, 700), key('a', 1000, 2500), key('b', 2000)]);
+        const err = await store.rotateSigningKey(key('b', 3000), 3500).catch((e: unknown) => e);
+        expect((err as StoreError).code, 'a rotation that cannot add its key changes nothing').to.equal('conflict');
+        expect((await store.listSigningKeys()).filter((k) => k.retiredAt === null).map((k) => k.kid)).to.deep.equal(['b']);
+      });
+
+      it('seals a key in place and reports unknown kids', async () => {
+        await store.addSigningKey({ ...key('a', 1000), privateKey: '-----BEGIN PRIVATE KEY-----' });
+        expect(await store.sealSigningKey('a', 'v1.sealed-a')).to.equal(true);
+        expect(await store.sealSigningKey('nope', 'v1.x')).to.equal(false);
+        expect(await store.listSigningKeys()).to.deep.equal([key('a', 1000)]);
       });
 
       it('deletes keys', async () => {
-        await store.addSigningKey(key('a', 1000));
+        await store.addSigningKey(key('a', 1000, 1500));
         await store.addSigningKey(key('b', 2000));
         expect(await store.deleteSigningKey('a')).to.equal(true);
         expect(await store.deleteSigningKey('a')).to.equal(false);
@@ -91,8 +108,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect((await store.listSigningKeys())[0]!.retiredAt).to.equal(null);
       });
 
-      it('handles concurrent adds', async () => {
-        await Promise.all(Array.from({ length: 50 }, (_, i) => store.addSigningKey(key(`k${i}`, i))));
+      it('handles concurrent adds of retired keys', async () => {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => store.addSigningKey(key(`k${i}`, i, i + 1))));
         expect(await store.listSigningKeys()).to.have.length(50);
       });
     });

@@ -20,7 +20,7 @@ describe('SqliteStore', () => {
     const dir = tempDir('keygate-store-');
     dirs.push(dir);
     const first = new SqliteStore(join(dir, 'nested'));
-    await first.addSigningKey({ kid: 'a', privatePem: 'pem', createdAt: 1, retiredAt: null });
+    await first.addSigningKey({ kid: 'a', privateKey: 'v1.sealed', createdAt: 1, retiredAt: null });
     await first.close();
     const second = new SqliteStore(join(dir, 'nested'));
     expect((await second.listSigningKeys()).map((k) => k.kid)).to.deep.equal(['a']);

@@ -1,18 +1,24 @@
-/** GET /healthz -> 200 {status: 'ok', store: 'ok'} when the store answers; 503 otherwise. Nothing internal. */
+/**
+ * GET /healthz: each dependency, `ok` or `unavailable`. 200 `ok` when both answer; 200
+ * `degraded` when only the state store (Redis) is away (logins go on, limits count per
+ * instance); 503 when the record store is away (nothing can be checked). Nothing internal.
+ */
 import type { Middleware, ParameterizedContext } from 'koa';
 import type { Core } from '../../../core/index.js';
-import { AuthError } from '../../../errors.js';
+import { STORE_RETRY_AFTER_S } from '../../../errors.js';
+
+const answers = (ping: Promise<void>) => ping.then(() => 'ok' as const, () => 'unavailable' as const);
 
 export function healthSteps(core: Core): Middleware[] {
   return [
     async function checkHealth(ctx: ParameterizedContext) {
-      try {
-        await core.store.ping();
-      } catch (err) {
-        throw new AuthError('server_busy', 'The store does not answer.', { cause: err, retryAfter: 5 });
-      }
+      const [records, state] = await Promise.all([answers(core.store.ping()), answers(core.state.ping())]);
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = { status: 'ok', store: 'ok' };
+      if (records === 'unavailable') {
+        ctx.set('Retry-After', String(STORE_RETRY_AFTER_S));
+        ctx.status = 503;
+      }
+      ctx.body = { status: records === 'unavailable' ? 'unavailable' : state === 'unavailable' ? 'degraded' : 'ok', records, state };
     },
   ];
 }

@@ -1,0 +1,91 @@
+/** Signing keys at rest (issue 9, item 3): sealed with SIGNING_KEY_SECRET, kept through a change of USER_API_SECRET. */
+import { expect } from 'chai';
+import Database from 'better-sqlite3';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK } from 'jose';
+import { PrivateKey } from '@textile/hub';
+import { login as keypairLogin } from '../src/client/index.js';
+import { loadConfig } from '../src/config.js';
+import { DEV_SIGNING_SECRET_FILE, resolveSigningKeySecret } from '../src/credentials.js';
+import { startKeygate } from '../src/keygate.js';
+import { createLogger } from '../src/log.js';
+import { startTestKeygate, tempDir } from './helpers/keygate.js';
+
+const SECRET = 'a-signing-key-secret-of-at-least-32-chars';
+const OTHER_API_SECRET = 'bmfrggzdfmztwq2lknnwg23tnmqxgzlumfrggzdfmztwq2lknnwg23tnm';
+
+/** A store as keygate 0.1 left it: schema version 2, one signing key in plaintext. */
+async function legacyStore(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const db = new Database(join(dir, 'keygate.db'));
+  db.exec(`CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, private_pem TEXT NOT NULL, created_at INTEGER NOT NULL, retired_at INTEGER);
+    CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, roles TEXT NOT NULL DEFAULT '[]');
+    CREATE TABLE sessions (sid TEXT PRIMARY KEY, sub TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER);
+    CREATE TABLE refresh_tokens (hash TEXT PRIMARY KEY, sid TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);
+    CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE TABLE revoked_subjects (sub TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
+    PRAGMA user_version = 2;`);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { kty, crv, x } = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint({ kty, crv, x });
+  db.prepare('INSERT INTO signing_keys VALUES (?, ?, ?, NULL)').run(kid, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), Date.now() - 1000);
+  db.close();
+  return kid;
+}
+
+const kidOf = async (wsUrl: string) => decodeProtectedHeader((await keypairLogin(PrivateKey.fromRandom(), wsUrl)).token!).kid;
+
+describe('signing keys at rest', () => {
+  it('seals the keys of an older store in plaintext at the first start, and keeps signing with them', async () => {
+    const dir = tempDir();
+    const kid = await legacyStore(dir);
+    const kg = await startTestKeygate({ SIGNING_KEY_SECRET: SECRET }, dir);
+    try {
+      expect(await kidOf(kg.wsUrl)).to.equal(kid);
+      const [record] = await kg.core.store.listSigningKeys();
+      expect(record!.privateKey).to.match(/^v1\./);
+      await kg.core.store.close(); // flush the WAL into the file before reading it raw
+      const raw = readFileSync(join(dir, 'keygate.db')).toString('latin1');
+      expect(raw).not.to.include('PRIVATE KEY');
+    } finally {
+      await kg.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the keys when USER_API_SECRET changes, and refuses to start with another SIGNING_KEY_SECRET', async () => {
+    const dir = tempDir();
+    const first = await startTestKeygate({ SIGNING_KEY_SECRET: SECRET }, dir);
+    const kid = await kidOf(first.wsUrl);
+    await first.stop({ keepData: true });
+    const second = await startTestKeygate({ SIGNING_KEY_SECRET: SECRET, USER_API_SECRET: OTHER_API_SECRET }, dir);
+    try {
+      expect(await kidOf(second.wsUrl)).to.equal(kid);
+    } finally {
+      await second.stop({ keepData: true });
+    }
+    const config = loadConfig({ PORT: '0', DATA_DIR: dir, SIGNING_KEY_SECRET: 'another-secret-that-is-32-chars-long!!', LOG_LEVEL: 'silent' });
+    const err = await startKeygate(config, createLogger('silent')).then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).to.match(/^SIGNING_KEY_SECRET does not open signing key /);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('requires SIGNING_KEY_SECRET with DATABASE_URL or in production; generates an owner-only one for development on SQLite', () => {
+    const dir = tempDir();
+    const log = createLogger('silent');
+    try {
+      for (const env of [{ DATABASE_URL: 'postgres://x@127.0.0.1/db' }, { NODE_ENV: 'production' }]) {
+        expect(() => resolveSigningKeySecret(loadConfig({ DATA_DIR: dir, ...env }), log)).to.throw(/^SIGNING_KEY_SECRET: is required with DATABASE_URL or NODE_ENV=production/);
+      }
+      const made = resolveSigningKeySecret(loadConfig({ DATA_DIR: dir }), log);
+      expect(made).to.match(/^[\w-]{43}$/);
+      expect(resolveSigningKeySecret(loadConfig({ DATA_DIR: dir }), log)).to.equal(made);
+      expect(statSync(join(dir, DEV_SIGNING_SECRET_FILE)).mode & 0o777).to.equal(0o600);
+      expect(() => loadConfig({ SIGNING_KEY_SECRET: 'short' })).to.throw('SIGNING_KEY_SECRET: must be at least 32 characters (npm run keygen makes one)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
