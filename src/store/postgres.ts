@@ -240,7 +240,7 @@ export class PostgresStore implements RecordStore {
         return { outcome: 'rotated', token: { ...token, usedAt: at, replacedBy: successor.hash }, session };
       }
       const [next] = await this.rows('SELECT used_at FROM refresh_tokens WHERE hash = $1', [successor.hash], client);
-      if (token.replacedBy === successor.hash && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
+      if (token.replacedBy === successor.hash && reuseIntervalMs > 0 && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
         return { outcome: 'repeated', token, session };
       }
       await this.count('UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL', [at, token.sid], client);

@@ -90,7 +90,8 @@ export interface Rotation {
   at: number;
   /**
    * How long after its use a repeat of the same token, whose successor is still unused,
-   * is answered as a repeat instead of as reuse (a lost reply, two tabs at once).
+   * is answered as a repeat instead of as reuse (a lost reply, two tabs at once); 0: never,
+   * not even for a racer that read the clock before the winner did.
    */
   reuseIntervalMs: number;
 }

@@ -280,7 +280,7 @@ export class SqliteStore implements RecordStore {
         return { outcome: 'rotated', token: { ...token, usedAt: at, replacedBy: successor.hash }, session: current };
       }
       const next = this.get('SELECT used_at FROM refresh_tokens WHERE hash = ?', successor.hash);
-      if (token.replacedBy === successor.hash && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
+      if (token.replacedBy === successor.hash && reuseIntervalMs > 0 && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
         return { outcome: 'repeated', token, session: current };
       }
       this.changes('UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL', at, token.sid);

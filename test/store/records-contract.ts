@@ -235,6 +235,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
         }
       });
 
+      it('has no reuse interval at 0, not even for a repeat stamped at the same instant or earlier', async () => {
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        await store.rotateRefreshToken(rotation('h1', 'h2', 2000, 0));
+        expect((await store.rotateRefreshToken(rotation('h1', 'h2', 1999, 0))).outcome).to.equal('reused');
+      });
+
       it('lets exactly one of many concurrent rotations of a token win', async () => {
         await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken(rotation('h1', `next${i}`, 2000 + i))));
