@@ -21,6 +21,8 @@ function post(agent: Agent, url: string, body: string): Promise<number> {
 
 interface LoginArgs {
   url: string;
+  /** Spread the loops round-robin over these instead of `url`. */
+  urls?: string[];
   concurrency: number;
   durationMs: number;
   maxLogins: number;
@@ -32,13 +34,14 @@ interface LoginArgs {
 
 async function logins(args: LoginArgs) {
   const agent = new Agent({ keepAlive: true, maxSockets: args.concurrency });
-  const target = `${args.url}/api/login`;
+  const targets = (args.urls ?? [args.url]).map((u) => `${u}/api/login`);
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let started = 0;
   const t0 = performance.now();
   const end = t0 + args.durationMs;
-  const loop = async () => {
+  const loop = async (n: number) => {
+    const target = targets[n % targets.length]!;
     while (performance.now() < end && started < args.maxLogins) {
       const i = Math.floor(Math.random() * args.users);
       started++;
@@ -49,7 +52,7 @@ async function logins(args: LoginArgs) {
       else await new Promise((r) => setTimeout(r, 5)); // never spin on errors
     }
   };
-  await Promise.all(Array.from({ length: args.concurrency }, loop));
+  await Promise.all(Array.from({ length: args.concurrency }, (_, n) => loop(n)));
   const elapsedMs = performance.now() - t0;
   agent.destroy();
   return { ok: latencies.length, statuses, elapsedMs, perSecond: (latencies.length * 1000) / elapsedMs, latency: summarize(latencies) };

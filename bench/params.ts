@@ -27,10 +27,18 @@ export interface Params {
   pendingParallel: number;
   /** HANDSHAKE_TIMEOUT_MS of the memory server: long enough to open them all, short enough to wait out. */
   pendingTimeoutMs: number;
+  /** Backends: each operation's run, and its bounds. */
+  backendMs: number;
+  maxRequests: number;
+  /** Distinct live tokens the introspections draw from. */
+  introspectTokens: number;
+  introspectConcurrency: number;
+  /** Refresh chains (one login each), one connection each. */
+  refreshChains: number;
 }
 
 export const FULL: Params = {
-  deadlineMs: 285_000,
+  deadlineMs: 480_000,
   rounds: 3,
   floorOps: 3000,
   verifyOps: 3000,
@@ -53,10 +61,15 @@ export const FULL: Params = {
   pendingHandshakes: 5000,
   pendingParallel: 100,
   pendingTimeoutMs: 15_000,
+  backendMs: 2000,
+  maxRequests: 200_000,
+  introspectTokens: 300,
+  introspectConcurrency: 50,
+  refreshChains: 16,
 };
 
 export const SMOKE: Params = {
-  deadlineMs: 60_000,
+  deadlineMs: 120_000,
   rounds: 1,
   floorOps: 200,
   verifyOps: 200,
@@ -79,4 +92,9 @@ export const SMOKE: Params = {
   pendingHandshakes: 50,
   pendingParallel: 10,
   pendingTimeoutMs: 2000,
+  backendMs: 300,
+  maxRequests: 2000,
+  introspectTokens: 20,
+  introspectConcurrency: 5,
+  refreshChains: 2,
 };

@@ -15,6 +15,7 @@ import { memoryPhase } from './memory.js';
 import { preparePatchedDist } from './patched.js';
 import { BENCH_DIR, killAll, median, Worker } from './lib.js';
 import { FULL, SMOKE } from './params.js';
+import { backendsPhase } from './phase-backends.js';
 import { handshakePhase } from './phase-handshakes.js';
 import { growthPhase, isolationPhase, loginPhase } from './phase-logins.js';
 import { summarizeProfile } from './profile-summary.js';
@@ -147,6 +148,13 @@ async function main(): Promise<void> {
   log('5. memory of pending handshakes');
   const memory = await memoryPhase(ws, p, log);
 
+  log('B. backends: embedded vs one and two instances on PostgreSQL + Redis');
+  const http = new Worker('http-load.ts');
+  const koa = new Worker('baseline-koa.ts');
+  const backends = await backendsPhase({ ws, login, http, koa }, hash, p, log);
+  http.stop();
+  koa.stop();
+
   const partial: Omit<Results, 'targets'> = {
     meta: {
       date: new Date().toISOString(),
@@ -173,6 +181,7 @@ async function main(): Promise<void> {
     isolation,
     growth,
     memory,
+    backends,
     ...(profileSummary ? { profile: profileSummary } : {}),
   };
   const results: Results = { ...partial, targets: judge(partial, p) };

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { OWASP_ARGON2 } from '../src/core/passwords.js';
+import type { RecordStore } from '../src/store/records.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 
 export const BENCH_PASSWORD = 'correct horse battery staple';
@@ -30,5 +31,14 @@ export async function seedUsers(dataDir: string, count: number, hash: string): P
     return (db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
   } finally {
     db.close();
+  }
+}
+
+/** Inserts `count` users through the record store's contract (any backend), 50 at a time. */
+export async function seedUsersInStore(store: RecordStore, count: number, hash: string): Promise<void> {
+  const now = Date.now();
+  for (let from = 0; from < count; from += 50) {
+    const batch = Array.from({ length: Math.min(50, count - from) }, (_, i) => from + i);
+    await Promise.all(batch.map((i) => store.createUser({ id: randomUUID(), username: `${USER_PREFIX}${i}`, passwordHash: hash, createdAt: now, disabled: false, roles: [] })));
   }
 }

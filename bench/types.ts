@@ -41,6 +41,28 @@ export interface HandshakeRow {
   rounds: { keygate: HandshakeSide; baseline: HandshakeSide }[];
 }
 
+/** One operation measured against one backend configuration (medians over rounds). */
+export interface BackendOp {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  /** Server CPU (every instance, utime + stime) per completed operation, µs. */
+  cpuUs: number;
+}
+
+export interface BackendRow {
+  name: string;
+  instances: number;
+  handshakes: BackendOp;
+  logins: BackendOp;
+  refreshes: BackendOp;
+  introspections: BackendOp;
+  /** The bare Koa route, same generator, same run. */
+  baseline: BackendOp;
+  /** Median of the per-round introspections/s over the bare route's. */
+  introspectionRatio: number;
+}
+
 export interface Target {
   item: string;
   what: string;
@@ -91,6 +113,7 @@ export interface Results {
     stillOpen: number;
     handshakeTimeoutMs: number;
   };
+  backends: BackendRow[];
   profile?: { file: string; top: { fn: string; where: string; selfMs: number; pct: number }[] };
   targets: Target[];
 }

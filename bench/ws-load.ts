@@ -72,15 +72,18 @@ function handshake(url: string, timeoutMs: number): Promise<Outcome> {
   });
 }
 
-async function handshakes(args: { url: string; concurrency: number; durationMs: number; maxHandshakes: number }) {
-  const { url, concurrency, durationMs, maxHandshakes } = args;
+/** Handshakes against `url`, or spread round-robin (one loop each) over `urls`. */
+async function handshakes(args: { url?: string; urls?: string[]; concurrency: number; durationMs: number; maxHandshakes: number }) {
+  const { concurrency, durationMs, maxHandshakes } = args;
+  const urls = args.urls ?? [args.url!];
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   let started = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + durationMs;
-  const loop = async () => {
+  const loop = async (n: number) => {
+    const url = urls[n % urls.length]!;
     while (performance.now() < end && started < maxHandshakes) {
       started++;
       const o = await handshake(url, 15_000);
@@ -88,7 +91,7 @@ async function handshakes(args: { url: string; concurrency: number; durationMs: 
       else latencies.push(o.latencyMs!);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, loop));
+  await Promise.all(Array.from({ length: concurrency }, (_, n) => loop(n)));
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return {
@@ -170,6 +173,19 @@ serve({
     return { ...o.sizes, jwt: o.token };
   },
   handshakes,
+  /** `n` live tokens from as many handshakes (10 at a time), for the introspection pool. */
+  async tokens({ url, n }: { url: string; n: number }) {
+    const out: string[] = [];
+    const loop = async () => {
+      while (out.length < n) {
+        const o = await handshake(url, 10_000);
+        if (o.error !== undefined) throw new Error(`token handshake failed: ${o.error}`);
+        out.push(o.token!);
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, loop));
+    return out.slice(0, n);
+  },
   pending,
   async openCount() {
     return { open: openHeld };

@@ -22,6 +22,8 @@ import { UserService } from './users.js';
 const REFRESH_SUCCESSOR_INFO = 'keygate refresh-token successor v1';
 /** The channel on which a rotation tells every instance to reload its signing keys. */
 export const KEYS_CHANNEL = 'keys';
+/** The channel on which a revocation tells every instance to forget its checks of live tokens. */
+export const REVOCATIONS_CHANNEL = 'revocations';
 
 export interface CoreOptions {
   config: Config;
@@ -81,6 +83,7 @@ export class Core {
       store, keys: this.keys, provisioner: this.provisioner, events: this.events, limits: this.limits,
       issuer: config.issuer, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl,
       refreshReuseIntervalMs: config.refreshReuseIntervalMs,
+      revocationCacheMs: config.revocationCacheMs,
       refreshSecret: new Uint8Array(hkdfSync('sha256', options.apiSecret, new Uint8Array(0), REFRESH_SUCCESSOR_INFO, 32)),
       now, onEventError,
     });
@@ -91,7 +94,16 @@ export class Core {
     const core = new Core(options);
     await core.keys.open();
     const reload = () => core.keys.reload().catch((err: unknown) => options.onBackgroundError?.(err));
-    core.unsubscribe = await options.state.subscribe(KEYS_CHANNEL, reload, reload);
+    const forget = () => core.tokens.forgetChecks();
+    const subscriptions = [
+      await options.state.subscribe(KEYS_CHANNEL, reload, reload),
+      await options.state.subscribe(REVOCATIONS_CHANNEL, forget, forget),
+    ];
+    core.unsubscribe = async () => {
+      await Promise.all(subscriptions.map((off) => off()));
+    };
+    core.events.on('token.revoked', () =>
+      options.state.publish(REVOCATIONS_CHANNEL, '').catch((err: unknown) => options.onBackgroundError?.(err)));
     await core.hasher.warm();
     return core;
   }

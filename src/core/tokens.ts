@@ -10,6 +10,7 @@ import { AuthError } from '../errors.js';
 import type { RefreshTokenRecord, SessionRecord, RecordStore, UserRecord } from '../store/records.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
+import { LiveChecks } from './live-checks.js';
 import { grantScope, narrowScope, type Grant, type Principal, type Provisioner, type TokenClaims } from './provision.js';
 import type { KeyRing } from './signing-keys.js';
 
@@ -37,6 +38,8 @@ export interface TokenServiceOptions {
   refreshReuseIntervalMs: number;
   /** Key of the HMAC that derives a refresh token's successor from it. */
   refreshSecret: Uint8Array;
+  /** How long this instance may trust its own check that a token is live (0: not at all). */
+  revocationCacheMs: number;
   now?: () => number;
   onEventError?: (err: unknown) => void;
 }
@@ -50,6 +53,7 @@ const hashRefresh = (token: string) => createHash('sha256').update(token).digest
 interface Verified {
   claims: TokenClaims;
   session: SessionRecord | undefined;
+  exp: number;
 }
 
 function checkClaims(payload: JWTPayload): TokenClaims {
@@ -63,9 +67,11 @@ function checkClaims(payload: JWTPayload): TokenClaims {
 export class TokenService {
   private readonly now: () => number;
   private readonly signingKey: JWTVerifyGetKey;
+  private readonly checks: LiveChecks<Verified>;
 
   constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => Date.now());
+    this.checks = new LiveChecks(options.revocationCacheMs);
     this.signingKey = async (header) => {
       const key = header.kid === undefined ? undefined : options.keys.publicKey(header.kid);
       if (!key) throw new AuthError('invalid_token', 'Unknown signing key.');
@@ -129,6 +135,8 @@ export class TokenService {
 
   private async verifyLive(token: unknown): Promise<Verified> {
     if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) throw new AuthError('invalid_token');
+    const remembered = this.checks.get(token, this.now());
+    if (remembered) return remembered;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.signingKey, { issuer: this.options.issuer, algorithms: ['EdDSA'], currentDate: new Date(this.now()) }));
@@ -137,7 +145,14 @@ export class TokenService {
     }
     const claims = checkClaims(payload);
     const session = await this.liveSession(claims);
-    return { claims, session };
+    const verified = { claims, session, exp: claims.exp };
+    this.checks.remember(token, verified, this.now());
+    return verified;
+  }
+
+  /** Forgets every remembered check: called for every revocation, here or on another instance. */
+  forgetChecks(): void {
+    this.checks.forget();
   }
 
   /** Throws invalid_token unless nothing has ended the token: its jti, its session, its subject, its account. */
@@ -257,7 +272,9 @@ export class TokenService {
     return this.options.provisioner.issue(principal, { scope, sid: claims.sid, ...end });
   }
 
+  /** After a revocation is stored: no remembered check may outlive it; then the event. */
   private emitRevoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): void {
+    this.checks.forget();
     emitSafely(this.options.events, 'token.revoked', { sub, sid, jti, reason }, this.options.onEventError);
   }
 }
