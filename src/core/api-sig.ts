@@ -53,15 +53,22 @@ export function generateApiCredentials(): { key: string; secret: string } {
 /** Equal-length digests, so the comparison takes the same time whatever the inputs' lengths. */
 const digest = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest();
 
-/** Constant-time check of an API key and secret string against the configured pair. */
-export function apiCredentialsMatch(key: string, secret: Uint8Array, givenKey: string, givenSecret: string): boolean {
-  let decoded: Uint8Array;
-  try {
-    decoded = decodeApiSecret(givenSecret);
-  } catch {
-    decoded = new Uint8Array(0);
-  }
-  const keyOk = timingSafeEqual(digest(key), digest(givenKey));
-  const secretOk = timingSafeEqual(digest(secret), digest(decoded));
-  return keyOk && secretOk && decoded.length > 0;
+/**
+ * A constant-time check of an API key and secret string against the configured pair; the
+ * configured side's digests are made once.
+ */
+export function apiPairMatcher(key: string, secret: Uint8Array): (givenKey: string, givenSecret: string) => boolean {
+  const keyDigest = digest(key);
+  const secretDigest = digest(secret);
+  return (givenKey, givenSecret) => {
+    let decoded: Uint8Array;
+    try {
+      decoded = decodeApiSecret(givenSecret);
+    } catch {
+      decoded = new Uint8Array(0);
+    }
+    const keyOk = timingSafeEqual(keyDigest, digest(givenKey));
+    const secretOk = timingSafeEqual(secretDigest, digest(decoded));
+    return keyOk && secretOk && decoded.length > 0;
+  };
 }

@@ -4,7 +4,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config.js';
-import { apiCredentialsMatch } from './api-sig.js';
+import { apiPairMatcher } from './api-sig.js';
 import type { RecordStore } from '../store/records.js';
 import type { StateStore } from '../store/state.js';
 import { KeySealer } from './key-seal.js';
@@ -52,11 +52,13 @@ export class Core {
   readonly tokens: TokenService;
   /** The clock every part of the core reads (ms since the epoch). */
   readonly now: () => number;
+  private readonly apiPair: (key: string, secret: string) => boolean;
 
   private constructor(private readonly options: CoreOptions) {
     const { config, store, state, onBackgroundError: onEventError } = options;
     const now = options.now ?? (() => Date.now());
     this.now = now;
+    this.apiPair = apiPairMatcher(options.apiKey, options.apiSecret);
     this.store = store;
     this.state = state;
     // A retired key stays published for as long as any token it signed can live.
@@ -123,7 +125,7 @@ export class Core {
 
   /** Whether a key and secret (e.g. from HTTP Basic) are this server's API pair; constant time. */
   isApiPair(key: string, secret: string): boolean {
-    return apiCredentialsMatch(this.options.apiKey, this.options.apiSecret, key, secret);
+    return this.apiPair(key, secret);
   }
 
   /**
