@@ -1,24 +1,13 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { decodeProtectedHeader } from 'jose';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
+import { runCli } from './helpers/cli.js';
 import { basic, client } from './helpers/http.js';
 
-function cli(dataDir: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...process.env, DATA_DIR: dataDir, ...TEST_SECRETS, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (dataDir: string, args: string[], stdin = '', env: Record<string, string> = {}) => runCli({ DATA_DIR: dataDir, ...TEST_SECRETS, ...env }, args, stdin);
 
 describe('admin command line', function () {
   this.timeout(60_000);

@@ -2,13 +2,13 @@
  * Accounts and identities under attack (issue 8, items 3, 5, 6, 9, 15).
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { formatPublicKey, parsePublicKey } from '../src/core/identity.js';
 import { AuthError } from '../src/errors.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
+import { runCli } from './helpers/cli.js';
 import { basic, client } from './helpers/http.js';
 import { bufferJson, TestSocket } from './helpers/ws.js';
 
@@ -110,17 +110,7 @@ describe('hardening: accounts and identities', () => {
   });
 
   describe('6. revoking by subject cannot be redirected through a username', () => {
-    function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        env: { ...process.env, DATA_DIR: kg.dataDir, ...TEST_SECRETS },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-    }
+    const cli = (args: string[]) => runCli({ DATA_DIR: kg.dataDir, ...TEST_SECRETS }, args);
 
     it('refuses to register a username that parses as a public key', async () => {
       const victim = PrivateKey.fromRandom().public.toString();

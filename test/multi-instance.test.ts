@@ -3,13 +3,13 @@
  * item 4). Real processes, real engines; every "within 1 second" is polled, never slept.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { decodeProtectedHeader } from 'jose';
 import pg from 'pg';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { freshDatabase, postgres, redis, requireEngine } from './helpers/engines.js';
 import { TEST_API_KEY, TEST_API_SECRET, TEST_SECRETS, tempDir } from './helpers/keygate.js';
+import { runCli } from './helpers/cli.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
 import { spawnKeygate, type KeygateProcess } from './helpers/process.js';
 
@@ -23,16 +23,6 @@ async function within(ms: number, what: string, check: () => Promise<boolean>): 
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`${what} did not happen within ${ms} ms`);
-}
-
-function cli(env: Record<string, string>, args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 describe('several instances on PostgreSQL + Redis', function () {
@@ -115,11 +105,11 @@ describe('several instances on PostgreSQL + Redis', function () {
     await within(1000, 'logout on A seen on B', dead(loggedOut));
 
     const keypair = (await keypairLogin(PrivateKey.fromRandom(), instances[0]!.wsUrl)).token!;
-    expect((await cli(env, ['tokens', 'revoke', keypair])).code).to.equal(0);
+    expect((await runCli(env, ['tokens', 'revoke', keypair])).code).to.equal(0);
     await within(1000, 'tokens revoke seen on B', dead(keypair));
 
     const disabled = await login();
-    expect((await cli(env, ['users', 'disable', 'multi_bob'])).code).to.equal(0);
+    expect((await runCli(env, ['users', 'disable', 'multi_bob'])).code).to.equal(0);
     await within(1000, 'users disable seen on B', dead(disabled));
   });
 
@@ -166,7 +156,7 @@ describe('several instances on PostgreSQL + Redis', function () {
   it('signs with the new key on every instance within 1 s of `keys rotate` from the CLI', async () => {
     // One live token per instance; reissuing it shows which key that instance signs with.
     const tokens = await Promise.all(instances.map(async (i) => (await keypairLogin(PrivateKey.fromRandom(), i.wsUrl)).token!));
-    const rotate = await cli(env, ['keys', 'rotate']);
+    const rotate = await runCli(env, ['keys', 'rotate']);
     expect(rotate.code, rotate.stderr).to.equal(0);
     const kid = /^new signing key (\S+);/.exec(rotate.stdout)?.[1];
     const took = await Promise.all(instances.map((instance, n) => within(1000, `the new kid on ${instance.url}`, async () => {

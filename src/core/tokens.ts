@@ -157,21 +157,16 @@ export class TokenService {
 
   /** Throws invalid_token unless nothing has ended the token: its jti, its session, its subject, its account. */
   private async liveSession(claims: TokenClaims): Promise<SessionRecord | undefined> {
-    const { store } = this.options;
-    const [jtiRevoked, session, subjectRevokedAt] = await Promise.all([
-      store.isTokenRevoked(claims.jti),
-      claims.sid === undefined ? undefined : store.getSession(claims.sid),
-      store.subjectRevokedAt(claims.sub),
-    ]);
+    const password = claims.amr?.[0] === 'pwd';
+    const { jtiRevoked, session, subjectRevokedAt, user } = await this.options.store.tokenStanding({ jti: claims.jti, sid: claims.sid, sub: claims.sub, user: password });
     const revoked = () => new AuthError('invalid_token', 'The token was revoked.');
     if (jtiRevoked) throw revoked();
     if (session && (session.revokedAt !== null || session.sub !== claims.sub)) throw revoked();
     if (session && session.expiresAt <= this.now()) throw new AuthError('invalid_token', 'The login session has expired.');
     if (subjectRevokedAt !== undefined && claims.iat * 1000 <= subjectRevokedAt) throw revoked();
-    if (claims.amr?.[0] === 'pwd') {
+    if (password) {
       // A password login's session is always stored; gone means purged or never ours.
       if (claims.sid !== undefined && !session) throw revoked();
-      const user = await store.getUserById(claims.sub);
       if (!user || user.disabled) throw revoked();
     }
     return session;

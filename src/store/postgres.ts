@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { StoreError } from '../errors.js';
-import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, UserRecord } from './records.js';
+import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, TokenStanding, UserRecord } from './records.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 type Row = Record<string, unknown>;
@@ -267,6 +267,24 @@ export class PostgresStore implements RecordStore {
   async subjectRevokedAt(sub: string): Promise<number | undefined> {
     const [row] = await this.rows('SELECT revoked_at FROM revoked_subjects WHERE sub = $1', [sub]);
     return row && num(row.revoked_at);
+  }
+
+  async tokenStanding({ jti, sid, sub, user }: { jti: string; sid: string | undefined; sub: string; user: boolean }): Promise<TokenStanding> {
+    // One statement, one round trip: this runs for every token an instance has not checked lately.
+    const [row] = await this.rows(
+      `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked,
+              (SELECT row_to_json(s) FROM sessions s WHERE sid = $2) AS session,
+              (SELECT revoked_at FROM revoked_subjects WHERE sub = $3) AS subject_revoked_at,
+              CASE WHEN $4 THEN (SELECT json_build_object('disabled', disabled) FROM users WHERE id = $3) END AS "user"`,
+      [jti, sid ?? null, sub, user],
+    );
+    const standing: TokenStanding = {
+      jtiRevoked: row!.jti_revoked as boolean,
+      session: row!.session ? toSession(row!.session as Row) : undefined,
+      subjectRevokedAt: row!.subject_revoked_at === null ? undefined : num(row!.subject_revoked_at),
+    };
+    if (user) standing.user = (row!.user as { disabled: boolean } | null) ?? undefined;
+    return standing;
   }
 
   async purgeExpired(now: number): Promise<number> {

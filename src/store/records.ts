@@ -80,6 +80,17 @@ export interface RefreshTokenRecord {
   replacedBy: string | null;
 }
 
+/** Everything that can end an access token, as {@link RecordStore.tokenStanding} reads it in one go. */
+export interface TokenStanding {
+  jtiRevoked: boolean;
+  /** The token's session, if it was stored. */
+  session: SessionRecord | undefined;
+  /** The latest revokeSubject time of the token's subject, if any. */
+  subjectRevokedAt: number | undefined;
+  /** When asked for: the subject's user (undefined when there is none). */
+  user?: { disabled: boolean } | undefined;
+}
+
 /** A refresh token to exchange for its successor: what {@link RecordStore.rotateRefreshToken} takes. */
 export interface Rotation {
   /** Hash of the token presented. */
@@ -166,6 +177,12 @@ export interface RecordStore {
   revokeSubject(sub: string, at: number): Promise<void>;
   /** The latest revokeSubject time for `sub`, if any. */
   subjectRevokedAt(sub: string): Promise<number | undefined>;
+
+  /**
+   * Reads, in one round trip, everything that can end an access token: its jti's revocation,
+   * its session, its subject's revocation and (with `user`) its user's disabled flag.
+   */
+  tokenStanding(query: { jti: string; sid: string | undefined; sub: string; user: boolean }): Promise<TokenStanding>;
 
   /** Deletes refresh tokens, sessions and token revocations that expired before `now`; returns how many rows. */
   purgeExpired(now: number): Promise<number>;

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, UserRecord } from './records.js';
+import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, TokenStanding, UserRecord } from './records.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
 const MIGRATIONS: string[] = [
@@ -305,6 +305,20 @@ export class SqliteStore implements RecordStore {
 
   async subjectRevokedAt(sub: string): Promise<number | undefined> {
     return this.get('SELECT revoked_at FROM revoked_subjects WHERE sub = ?', sub)?.revoked_at as number | undefined;
+  }
+
+  async tokenStanding({ jti, sid, sub, user }: { jti: string; sid: string | undefined; sub: string; user: boolean }): Promise<TokenStanding> {
+    const session = sid === undefined ? undefined : this.get('SELECT * FROM sessions WHERE sid = ?', sid);
+    const standing: TokenStanding = {
+      jtiRevoked: this.get('SELECT 1 FROM revoked_tokens WHERE jti = ?', jti) !== undefined,
+      session: session && toSession(session),
+      subjectRevokedAt: this.get('SELECT revoked_at FROM revoked_subjects WHERE sub = ?', sub)?.revoked_at as number | undefined,
+    };
+    if (user) {
+      const row = this.get('SELECT disabled FROM users WHERE id = ?', sub);
+      standing.user = row && { disabled: row.disabled === 1 };
+    }
+    return standing;
   }
 
   async purgeExpired(now: number): Promise<number> {

@@ -267,6 +267,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.subjectRevokedAt('u1')).to.equal(6000);
       });
 
+      it('reads everything that can end a token in one call', async () => {
+        await store.createUser(user('u1', 'alice'));
+        await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
+        expect(await store.tokenStanding({ jti: 'j1', sid: 's1', sub: 'u1', user: true }))
+          .to.deep.equal({ jtiRevoked: false, session: session('s1', 'u1'), subjectRevokedAt: undefined, user: { disabled: false } });
+        await store.revokeToken('j1', 9000);
+        await store.revokeSubject('u1', 5000);
+        await store.updateUser('u1', { disabled: true });
+        await store.endSession({ sid: 's1', sub: 'u1', expiresAt: 1 }, 6000);
+        expect(await store.tokenStanding({ jti: 'j1', sid: 's1', sub: 'u1', user: true }))
+          .to.deep.equal({ jtiRevoked: true, session: session('s1', 'u1', { revokedAt: 6000 }), subjectRevokedAt: 5000, user: { disabled: true } });
+        expect(await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'nobody', user: true }))
+          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: undefined, user: undefined });
+        expect(await store.tokenStanding({ jti: 'j2', sid: 'nope', sub: 'u1', user: false }))
+          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: 5000 });
+      });
+
       it('purges what has expired and keeps the rest', async () => {
         await store.revokeToken('j-old', 100);
         await store.revokeToken('j-new', 10_000);
