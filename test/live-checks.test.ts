@@ -50,14 +50,23 @@ describe('remembered checks of live tokens', () => {
     expect(await active(token)).to.equal(false);
   });
 
-  it('never answers for an expired token, and keeps at most LIVE_CHECKS_MAX', () => {
-    const checks = new LiveChecks<{ exp: number }>(60_000);
+  it('never answers for an expired token, goes stale with time or a revocation, and keeps at most LIVE_CHECKS_MAX', () => {
+    const checks = new LiveChecks<{ exp: number }>(500);
     checks.remember('t', { exp: 10 }, 0);
-    expect(checks.get('t', 9_999)).to.deep.equal({ exp: 10 });
+    expect(checks.get('t', 499)).to.deep.equal({ value: { exp: 10 }, fresh: true });
+    expect(checks.get('t', 500)).to.deep.equal({ value: { exp: 10 }, fresh: false });
+    checks.remember('t', { exp: 10 }, 600);
+    checks.forget();
+    expect(checks.get('t', 700)).to.deep.equal({ value: { exp: 10 }, fresh: false });
     expect(checks.get('t', 10_000)).to.equal(undefined);
     for (let i = 0; i <= LIVE_CHECKS_MAX; i++) checks.remember(`k${i}`, { exp: 1e9 }, 0);
     expect(checks.get('k0', 1)).to.equal(undefined);
-    expect(checks.get(`k${LIVE_CHECKS_MAX}`, 1)).to.deep.equal({ exp: 1e9 });
+    expect(checks.get(`k${LIVE_CHECKS_MAX}`, 1)).to.deep.equal({ value: { exp: 1e9 }, fresh: true });
+    // A revocation while a check was under way leaves what that check found stale.
+    const begun = checks.begin();
+    checks.forget();
+    checks.remember('raced', { exp: 1e9 }, 0, begun);
+    expect(checks.get('raced', 1)).to.deep.equal({ value: { exp: 1e9 }, fresh: false });
     const off = new LiveChecks<{ exp: number }>(0);
     off.remember('t', { exp: 1e9 }, 0);
     expect(off.get('t', 0)).to.equal(undefined);

@@ -135,19 +135,25 @@ export class TokenService {
 
   private async verifyLive(token: unknown): Promise<Verified> {
     if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) throw new AuthError('invalid_token');
-    const remembered = this.checks.get(token, this.now());
-    if (remembered) return remembered;
-    let payload: JWTPayload;
+    const now = this.now();
+    const remembered = this.checks.get(token, now);
+    if (remembered?.fresh) return remembered.value;
+    const begun = this.checks.begin();
+    // A token verified before needs only its revocation check again, not its signature.
+    const claims = remembered?.value.claims ?? await this.verifySignature(token, now);
+    const session = await this.liveSession(claims);
+    const verified = { claims, session, exp: claims.exp };
+    this.checks.remember(token, verified, now, begun);
+    return verified;
+  }
+
+  private async verifySignature(token: string, now: number): Promise<TokenClaims> {
     try {
-      ({ payload } = await jwtVerify(token, this.signingKey, { issuer: this.options.issuer, algorithms: ['EdDSA'], currentDate: new Date(this.now()) }));
+      const { payload } = await jwtVerify(token, this.signingKey, { issuer: this.options.issuer, algorithms: ['EdDSA'], currentDate: new Date(now) });
+      return checkClaims(payload);
     } catch (err) {
       throw new AuthError('invalid_token', undefined, { cause: err });
     }
-    const claims = checkClaims(payload);
-    const session = await this.liveSession(claims);
-    const verified = { claims, session, exp: claims.exp };
-    this.checks.remember(token, verified, this.now());
-    return verified;
   }
 
   /** Forgets every remembered check: called for every revocation, here or on another instance. */
