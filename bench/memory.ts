@@ -21,7 +21,11 @@ async function sampleRss(pid: number, samples = 5): Promise<number> {
 export async function memoryPhase(ws: Worker, p: Params, log: (s: string) => void): Promise<Results['memory']> {
   const timeout = p.pendingTimeoutMs;
   const server = await startKeygate({
-    env: { HANDSHAKE_TIMEOUT_MS: String(timeout), CHALLENGE_TTL_MS: String(2 * timeout), WS_MAX_SOCKETS: String(Math.max(10_000, 2 * p.pendingHandshakes)) },
+    // Every pending handshake comes from 127.0.0.1: lift the per-address connection cap too.
+    env: {
+      HANDSHAKE_TIMEOUT_MS: String(timeout), CHALLENGE_TTL_MS: String(2 * timeout),
+      WS_MAX_SOCKETS: String(Math.max(10_000, 2 * p.pendingHandshakes)), MAX_CONNECTIONS_PER_ADDRESS: String(Math.max(10_000, 2 * p.pendingHandshakes)),
+    },
   });
   try {
     const target = { name: 'keygate' as const, pid: server.pid, wsUrl: server.wsUrl };
