@@ -11,6 +11,8 @@ import { AuthError } from '../../errors.js';
 const ALLOWED_HEADERS = 'Authorization, Content-Type';
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 const PREFLIGHT_MAX_AGE_S = '600';
+/** Limit: how much of a refused Origin header is repeated back (and into the log). */
+export const ORIGIN_ECHO_MAX = 200;
 
 export function cors(allowedOrigins: readonly string[]) {
   const allowed = new Set(allowedOrigins);
@@ -21,7 +23,7 @@ export function cors(allowedOrigins: readonly string[]) {
     if (!allowed.has(origin)) {
       const safe = (ctx.method === 'GET' || ctx.method === 'HEAD') && !ctx.get('access-control-request-method');
       if (safe) return next();
-      throw new AuthError('origin_not_allowed', `Origin ${origin.slice(0, 200)} is not allowed.`);
+      throw new AuthError('origin_not_allowed', `Origin ${origin.slice(0, ORIGIN_ECHO_MAX)} is not allowed.`);
     }
     ctx.set('Access-Control-Allow-Origin', origin);
     if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {

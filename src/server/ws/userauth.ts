@@ -9,6 +9,7 @@ import type { Core } from '../../core/index.js';
 import type { KeypairLogin } from '../../core/keypair-login.js';
 import { AuthError, asAuthError, renderSocketError, WS_CLOSE } from '../../errors.js';
 import { logFailure } from '../log-failure.js';
+import { ORIGIN_ECHO_MAX } from '../http/cors.js';
 import type { SocketRoute } from './upgrade.js';
 import type { Logger } from '../../log.js';
 import { clientAddress, trustedHops } from '../address.js';
@@ -158,9 +159,6 @@ class UserAuthSession {
     this.log.debug({ err }, 'userauth socket error');
   };
 }
-
-/** Limit: how much of a refused Origin header is repeated back (and into the log). */
-const ORIGIN_ECHO_MAX = 200;
 
 /**
  * /ws/userauth: charged to the client address at the upgrade (an address over its limit
