@@ -129,7 +129,7 @@ export const CONFIG_VARIABLES = {
   trustedProxyHops: variable('TRUSTED_PROXY_HOPS', '1', 'With TRUST_PROXY: how many proxies of yours append to X-Forwarded-For; the client is the entry that many from the right.', int(1, 16)),
   publicUrl: variable('PUBLIC_URL', undefined, 'The origin users reach keygate at (`https://auth.example.com`); the page\'s CSP names it. Unset: the Host header, if it is a plain host[:port].', origin),
   refreshTtl: variable('REFRESH_TTL', '2592000', 'Lifetime of a login session (its refresh tokens) in seconds.', int(60, 365 * DAY)),
-  revocationCacheMs: variable('REVOCATION_CACHE_MS', '500', 'Limit: how long an instance trusts its own check that a token is live; a revocation made elsewhere reaches it within this (sooner by a message on Redis). 0 checks every time.', int(0, 1000)),
+  revocationCacheMs: variable('REVOCATION_CACHE_MS', '500', 'Limit: how often an instance asks the record store whether anything was revoked anywhere (one small read) before it trusts the tokens it has checked; a revocation made elsewhere reaches it within this, sooner by a message on Redis. 0 checks every token every time.', int(0, 1000)),
   refreshReuseIntervalMs: variable('REFRESH_REUSE_INTERVAL_MS', '5000', 'Limit: a just-used refresh token sent again this soon gets the same successor (a lost reply, two tabs) instead of revoking its login; 0 turns it off.', int(0, 60_000)),
   bodyLimitBytes: variable('BODY_LIMIT_BYTES', '16384', 'Limit: largest HTTP request body; larger gets 413.', int(1024, 1024 * 1024)),
   rateLimits: variable('RATE_LIMITS', 'on', 'Limit switch: `off` turns the per-address limits off (benchmarks); the per-account lockout stays.', oneOf('on', 'off')),

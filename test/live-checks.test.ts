@@ -9,13 +9,19 @@ import { basic, bearer, client } from './helpers/http.js';
 describe('remembered checks of live tokens', () => {
   let kg: TestKeygate;
   const clock = new TestClock();
-  let reads = 0;
+  const reads = { standing: 0, epoch: 0 };
   before(async () => {
     kg = await startTestKeygate({ RATE_LIMITS: 'off', REVOCATION_CACHE_MS: '500' }, undefined, { now: clock.now });
-    const tokenStanding = kg.core.store.tokenStanding.bind(kg.core.store);
-    kg.core.store.tokenStanding = (query) => {
-      reads++;
+    const store = kg.core.store;
+    const tokenStanding = store.tokenStanding.bind(store);
+    const revocationEpoch = store.revocationEpoch.bind(store);
+    store.tokenStanding = (query) => {
+      reads.standing++;
       return tokenStanding(query);
+    };
+    store.revocationEpoch = () => {
+      reads.epoch++;
+      return revocationEpoch();
     };
   });
   after(() => kg.stop());
@@ -23,14 +29,14 @@ describe('remembered checks of live tokens', () => {
   const active = async (token: string) =>
     (await client(kg.url).post('/api/introspect', { token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body.active as boolean;
 
-  it('answers a repeated introspection from the remembered check, without the store', async () => {
+  it('answers repeated introspections from the remembered checks: one epoch read per REVOCATION_CACHE_MS, no per-token read', async () => {
     const token = (await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl)).token!;
-    reads = 0;
+    reads.standing = reads.epoch = 0;
     for (let i = 0; i < 5; i++) expect(await active(token)).to.equal(true);
-    expect(reads).to.equal(1);
+    expect(reads).to.deep.equal({ standing: 1, epoch: 1 });
     clock.advance(501);
-    expect(await active(token)).to.equal(true);
-    expect(reads).to.equal(2);
+    for (let i = 0; i < 5; i++) expect(await active(token)).to.equal(true);
+    expect(reads).to.deep.equal({ standing: 1, epoch: 2 });
   });
 
   it('forgets every check at a revocation made through this instance', async () => {
@@ -40,35 +46,64 @@ describe('remembered checks of live tokens', () => {
     expect(await active(token)).to.equal(false);
   });
 
-  it('sees a revocation it was not told about once REVOCATION_CACHE_MS has passed', async () => {
+  it('sees a revocation made elsewhere, whose message was lost, once REVOCATION_CACHE_MS has passed', async () => {
     const token = (await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl)).token!;
     expect(await active(token)).to.equal(true);
     const claims = await kg.core.tokens.signedClaims(token);
-    await kg.core.store.revokeToken(claims.jti, claims.exp * 1000); // as another instance would, unannounced
+    // As another instance would: the revocation and its epoch, and no message.
+    await kg.core.store.revokeToken(claims.jti, claims.exp * 1000);
+    await kg.core.store.bumpRevocationEpoch();
     expect(await active(token)).to.equal(true);
     clock.advance(501);
     expect(await active(token)).to.equal(false);
   });
 
-  it('never answers for an expired token, goes stale with time or a revocation, and keeps at most LIVE_CHECKS_MAX', () => {
+  it('keeps the signature check through a revocation elsewhere: only the standing is read again', async () => {
+    const token = (await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl)).token!;
+    expect(await active(token)).to.equal(true);
+    const verify = kg.core.keys.publicKey.bind(kg.core.keys);
+    let signatureChecks = 0;
+    kg.core.keys.publicKey = (kid) => {
+      signatureChecks++;
+      return verify(kid);
+    };
+    try {
+      await kg.core.store.bumpRevocationEpoch();
+      clock.advance(501);
+      expect(await active(token)).to.equal(true);
+      expect(signatureChecks).to.equal(0);
+    } finally {
+      kg.core.keys.publicKey = verify;
+    }
+  });
+
+  it('never answers for an expired token, trusts only a recent confirmation, and keeps at most LIVE_CHECKS_MAX', () => {
     const checks = new LiveChecks<{ exp: number }>(500);
-    checks.remember('t', { exp: 10 }, 0);
+    expect(checks.needsConfirmation(0)).to.equal(true);
+    checks.confirm(7, 0);
+    checks.remember('t', { exp: 10 });
     expect(checks.get('t', 499)).to.deep.equal({ value: { exp: 10 }, fresh: true });
+    expect(checks.needsConfirmation(500)).to.equal(true);
     expect(checks.get('t', 500)).to.deep.equal({ value: { exp: 10 }, fresh: false });
-    checks.remember('t', { exp: 10 }, 600);
+    checks.confirm(7, 500); // nothing revoked since
+    expect(checks.get('t', 600)).to.deep.equal({ value: { exp: 10 }, fresh: true });
+    checks.confirm(8, 700); // something was
+    expect(checks.get('t', 700)).to.deep.equal({ value: { exp: 10 }, fresh: false });
+    checks.remember('t', { exp: 10 });
     checks.forget();
     expect(checks.get('t', 700)).to.deep.equal({ value: { exp: 10 }, fresh: false });
     expect(checks.get('t', 10_000)).to.equal(undefined);
-    for (let i = 0; i <= LIVE_CHECKS_MAX; i++) checks.remember(`k${i}`, { exp: 1e9 }, 0);
-    expect(checks.get('k0', 1)).to.equal(undefined);
-    expect(checks.get(`k${LIVE_CHECKS_MAX}`, 1)).to.deep.equal({ value: { exp: 1e9 }, fresh: true });
-    // A revocation while a check was under way leaves what that check found stale.
+    // A revocation seen while a check was under way leaves what that check found stale.
     const begun = checks.begin();
-    checks.forget();
-    checks.remember('raced', { exp: 1e9 }, 0, begun);
-    expect(checks.get('raced', 1)).to.deep.equal({ value: { exp: 1e9 }, fresh: false });
+    checks.confirm(9, 800);
+    checks.remember('raced', { exp: 1e9 }, begun);
+    expect(checks.get('raced', 801)).to.deep.equal({ value: { exp: 1e9 }, fresh: false });
+    for (let i = 0; i <= LIVE_CHECKS_MAX; i++) checks.remember(`k${i}`, { exp: 1e9 });
+    expect(checks.get('k0', 801)).to.equal(undefined);
+    expect(checks.get(`k${LIVE_CHECKS_MAX}`, 801)).to.deep.equal({ value: { exp: 1e9 }, fresh: true });
     const off = new LiveChecks<{ exp: number }>(0);
-    off.remember('t', { exp: 1e9 }, 0);
+    expect(off.needsConfirmation(0)).to.equal(false);
+    off.remember('t', { exp: 1e9 });
     expect(off.get('t', 0)).to.equal(undefined);
   });
 });

@@ -72,7 +72,7 @@ describe('several instances on PostgreSQL + Redis', function () {
     const db = new pg.Client({ connectionString: env.DATABASE_URL });
     await db.connect();
     try {
-      expect((await db.query('SELECT version FROM keygate_migrations')).rows).to.have.length(1);
+      expect((await db.query('SELECT version FROM keygate_migrations')).rows).to.have.length(2);
       expect((await db.query('SELECT kid FROM signing_keys WHERE retired_at IS NULL')).rows).to.have.length(1);
     } finally {
       await db.end();

@@ -68,6 +68,7 @@ export class TokenService {
   private readonly now: () => number;
   private readonly signingKey: JWTVerifyGetKey;
   private readonly checks: LiveChecks<Verified>;
+  private confirming: Promise<void> | undefined;
 
   constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => Date.now());
@@ -114,7 +115,7 @@ export class TokenService {
     if (result.outcome === 'unknown') throw new AuthError('invalid_token', 'The refresh token is not valid.');
     const { session, token } = result;
     if (result.outcome === 'reused') {
-      this.emitRevoked(session?.sub, token.sid, 'refresh token reused');
+      await this.revoked(session?.sub, token.sid, 'refresh token reused');
       throw new AuthError('invalid_token', 'The refresh token was already used; every token of its login is now revoked.');
     }
     if (!session || session.revokedAt !== null || token.expiresAt <= now || session.expiresAt <= now) {
@@ -136,6 +137,7 @@ export class TokenService {
   private async verifyLive(token: unknown): Promise<Verified> {
     if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX) throw new AuthError('invalid_token');
     const now = this.now();
+    if (this.checks.needsConfirmation(now)) await this.confirmRevocationEpoch(now);
     const remembered = this.checks.get(token, now);
     if (remembered?.fresh) return remembered.value;
     const begun = this.checks.begin();
@@ -143,8 +145,16 @@ export class TokenService {
     const claims = remembered?.value.claims ?? await this.verifySignature(token, now);
     const session = await this.liveSession(claims);
     const verified = { claims, session, exp: claims.exp };
-    this.checks.remember(token, verified, now, begun);
+    this.checks.remember(token, verified, begun);
     return verified;
+  }
+
+  /** Reads the store's revocation epoch, once for every request that needs it at the same time. */
+  private confirmRevocationEpoch(now: number): Promise<void> {
+    this.confirming ??= this.options.store.revocationEpoch()
+      .then((epoch) => this.checks.confirm(epoch, now))
+      .finally(() => (this.confirming = undefined));
+    return this.confirming;
   }
 
   private async verifySignature(token: string, now: number): Promise<TokenClaims> {
@@ -210,7 +220,7 @@ export class TokenService {
       const session = record && await store.getSession(record.sid);
       if (!record || !session) return false;
       await store.endSession(session, this.now());
-      this.emitRevoked(session.sub, session.sid, reason);
+      await this.revoked(session.sub, session.sid, reason);
       return true;
     }
     const claims = await this.signedClaims(token).catch(() => undefined);
@@ -241,7 +251,7 @@ export class TokenService {
       // tokens share the first one's exp, and none issued by now outlives now + TOKEN_TTL.
       await store.endSession({ sid: claims.sid, sub: claims.sub, expiresAt: Math.max(claims.exp * 1000, now + tokenTtl * 1000) }, now);
     }
-    this.emitRevoked(claims.sub, claims.sid, reason, claims.jti);
+    await this.revoked(claims.sub, claims.sid, reason, claims.jti);
   }
 
   /** Revokes every token and session of a subject issued up to now. */
@@ -249,7 +259,7 @@ export class TokenService {
     const now = this.now();
     await this.options.store.revokeSubject(sub, now);
     await this.options.store.revokeSessionsOfSubject(sub, now);
-    this.emitRevoked(sub, undefined, reason);
+    await this.revoked(sub, undefined, reason);
   }
 
   /**
@@ -273,8 +283,13 @@ export class TokenService {
     return this.options.provisioner.issue(principal, { scope, sid: claims.sid, ...end });
   }
 
-  /** After a revocation is stored: no remembered check may outlive it; then the event. */
-  private emitRevoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): void {
+  /**
+   * After a revocation is stored: the revocation epoch moves (every instance forgets its
+   * checks within REVOCATION_CACHE_MS), this instance forgets at once, then the event (which
+   * is also announced on Redis). A revocation is not acknowledged before the epoch moved.
+   */
+  private async revoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): Promise<void> {
+    await this.options.store.bumpRevocationEpoch();
     this.checks.forget();
     emitSafely(this.options.events, 'token.revoked', { sub, sid, jti, reason }, this.options.onEventError);
   }

@@ -44,4 +44,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      sub TEXT PRIMARY KEY,
      revoked_at BIGINT NOT NULL
    );`,
+  // A sequence: nextval never waits on a lock and is never rolled back.
+  `CREATE SEQUENCE revocation_epoch;`,
 ];

@@ -287,6 +287,15 @@ export class PostgresStore implements RecordStore {
     return standing;
   }
 
+  async revocationEpoch(): Promise<number> {
+    const [row] = await this.rows('SELECT last_value, is_called FROM revocation_epoch');
+    return row!.is_called ? num(row!.last_value) : 0;
+  }
+
+  async bumpRevocationEpoch(): Promise<void> {
+    await this.rows("SELECT nextval('revocation_epoch')");
+  }
+
   async purgeExpired(now: number): Promise<number> {
     return this.transaction(async (client) =>
       (await this.count('DELETE FROM refresh_tokens WHERE expires_at < $1', [now], client))

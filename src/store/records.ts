@@ -184,6 +184,15 @@ export interface RecordStore {
    */
   tokenStanding(query: { jti: string; sid: string | undefined; sub: string; user: boolean }): Promise<TokenStanding>;
 
+  /**
+   * A number that only grows, by at least one with every {@link bumpRevocationEpoch}: an
+   * instance that remembers checks of live tokens reads it to learn that something was
+   * revoked anywhere since. Cheap: it is read a few times a second per instance.
+   */
+  revocationEpoch(): Promise<number>;
+  /** Advances the revocation epoch; called after every revocation is stored. */
+  bumpRevocationEpoch(): Promise<void>;
+
   /** Deletes refresh tokens, sessions and token revocations that expired before `now`; returns how many rows. */
   purgeExpired(now: number): Promise<number>;
 

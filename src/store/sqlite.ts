@@ -53,6 +53,8 @@ const MIGRATIONS: string[] = [
    UPDATE signing_keys SET retired_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000
      WHERE retired_at IS NULL AND kid <> (SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1);
    CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL;`,
+  `CREATE TABLE revocation_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+   INSERT INTO revocation_epoch (id, value) VALUES (1, 0);`,
 ];
 
 /** The database file and the files SQLite keeps beside it; all hold secrets. */
@@ -319,6 +321,14 @@ export class SqliteStore implements RecordStore {
       standing.user = row && { disabled: row.disabled === 1 };
     }
     return standing;
+  }
+
+  async revocationEpoch(): Promise<number> {
+    return this.get('SELECT value FROM revocation_epoch WHERE id = 1')!.value as number;
+  }
+
+  async bumpRevocationEpoch(): Promise<void> {
+    this.changes('UPDATE revocation_epoch SET value = value + 1 WHERE id = 1');
   }
 
   async purgeExpired(now: number): Promise<number> {

@@ -21,7 +21,7 @@ describe('PostgreSQL store', function () {
     await client.connect();
     try {
       const { rows } = await client.query('SELECT version FROM keygate_migrations ORDER BY version');
-      expect(rows.map((r: { version: number }) => r.version)).to.deep.equal([1]);
+      expect(rows.map((r: { version: number }) => r.version)).to.deep.equal([1, 2]);
     } finally {
       await client.end();
       await Promise.all(stores.map((s) => s.close()));

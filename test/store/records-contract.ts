@@ -284,6 +284,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
           .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: 5000 });
       });
 
+      it('advances the revocation epoch with every bump, concurrent ones included, and never moves it back', async () => {
+        const first = await store.revocationEpoch();
+        await store.bumpRevocationEpoch();
+        const second = await store.revocationEpoch();
+        expect(second).to.be.above(first);
+        await Promise.all(Array.from({ length: 10 }, () => store.bumpRevocationEpoch()));
+        expect(await store.revocationEpoch()).to.be.at.least(second + 10);
+      });
+
       it('purges what has expired and keeps the rest', async () => {
         await store.revokeToken('j-old', 100);
         await store.revokeToken('j-new', 10_000);
