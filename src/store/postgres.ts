@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { StoreError } from '../errors.js';
-import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, TokenStanding, UserRecord } from './records.js';
+import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type UserRecord } from './records.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 type Row = Record<string, unknown>;
@@ -226,7 +226,8 @@ export class PostgresStore implements RecordStore {
     return row && toRefresh(row);
   }
 
-  async rotateRefreshToken({ hash, successor, at, reuseIntervalMs }: Rotation): Promise<RotationResult> {
+  async rotateRefreshToken(rotation: Rotation): Promise<RotationResult> {
+    const { hash, successor, at } = rotation;
     return this.transaction(async (client): Promise<RotationResult> => {
       // The row lock makes racing rotations of one token wait for each other: one spends it.
       const [row] = await this.rows('SELECT * FROM refresh_tokens WHERE hash = $1 FOR UPDATE', [hash], client);
@@ -240,7 +241,7 @@ export class PostgresStore implements RecordStore {
         return { outcome: 'rotated', token: { ...token, usedAt: at, replacedBy: successor.hash }, session };
       }
       const [next] = await this.rows('SELECT used_at FROM refresh_tokens WHERE hash = $1', [successor.hash], client);
-      if (token.replacedBy === successor.hash && reuseIntervalMs > 0 && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
+      if (isRepeat(token, rotation, next?.used_at === null)) {
         return { outcome: 'repeated', token, session };
       }
       await this.count('UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL', [at, token.sid], client);

@@ -107,6 +107,16 @@ export interface Rotation {
   reuseIntervalMs: number;
 }
 
+/**
+ * The rule every backend applies to a refresh token that was spent already: a repeat (answered
+ * with the same successor) only for the successor it was spent for, while that successor is
+ * unused and within the reuse interval (0: never); anything else is reuse.
+ */
+export function isRepeat(spent: RefreshTokenRecord, rotation: Rotation, successorUnused: boolean): boolean {
+  const { successor, at, reuseIntervalMs } = rotation;
+  return spent.usedAt !== null && spent.replacedBy === successor.hash && successorUnused && reuseIntervalMs > 0 && at - spent.usedAt <= reuseIntervalMs;
+}
+
 /** What {@link RecordStore.rotateRefreshToken} did. */
 export type RotationResult =
   /** The token was unused: it is spent and the successor added, in one commit. */

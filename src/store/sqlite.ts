@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import type { RefreshTokenRecord, Rotation, RotationResult, SessionRecord, SessionRef, SigningKeyRecord, RecordStore, TokenStanding, UserRecord } from './records.js';
+import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type UserRecord } from './records.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
 const MIGRATIONS: string[] = [
@@ -268,7 +268,8 @@ export class SqliteStore implements RecordStore {
     return row && toRefresh(row);
   }
 
-  async rotateRefreshToken({ hash, successor, at, reuseIntervalMs }: Rotation): Promise<RotationResult> {
+  async rotateRefreshToken(rotation: Rotation): Promise<RotationResult> {
+    const { hash, successor, at } = rotation;
     // One transaction: SQLite serialises writers, so exactly one caller spends the token.
     return this.db.transaction((): RotationResult => {
       const row = this.get('SELECT * FROM refresh_tokens WHERE hash = ?', hash);
@@ -282,7 +283,7 @@ export class SqliteStore implements RecordStore {
         return { outcome: 'rotated', token: { ...token, usedAt: at, replacedBy: successor.hash }, session: current };
       }
       const next = this.get('SELECT used_at FROM refresh_tokens WHERE hash = ?', successor.hash);
-      if (token.replacedBy === successor.hash && reuseIntervalMs > 0 && at - token.usedAt <= reuseIntervalMs && next?.used_at === null) {
+      if (isRepeat(token, rotation, next?.used_at === null)) {
         return { outcome: 'repeated', token, session: current };
       }
       this.changes('UPDATE sessions SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL', at, token.sid);
