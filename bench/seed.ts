@@ -23,12 +23,12 @@ export async function seedUsers(dataDir: string, count: number, hash: string): P
   await new SqliteStore(dataDir).close();
   const db = new Database(join(dataDir, 'keygate.db'));
   try {
-    const insert = db.prepare('INSERT INTO users (id, username, password_hash, created_at, disabled, roles) VALUES (?, ?, ?, ?, 0, ?)');
+    const insert = db.prepare('INSERT INTO accounts (id, username, password_hash, created_at, disabled, roles) VALUES (?, ?, ?, ?, 0, ?)');
     const now = Date.now();
     db.transaction(() => {
       for (let i = 0; i < count; i++) insert.run(randomUUID(), `${USER_PREFIX}${i}`, hash, now, '[]');
     })();
-    return (db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
+    return (db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
   } finally {
     db.close();
   }
@@ -39,6 +39,6 @@ export async function seedUsersInStore(store: RecordStore, count: number, hash: 
   const now = Date.now();
   for (let from = 0; from < count; from += 50) {
     const batch = Array.from({ length: Math.min(50, count - from) }, (_, i) => from + i);
-    await Promise.all(batch.map((i) => store.createUser({ id: randomUUID(), username: `${USER_PREFIX}${i}`, passwordHash: hash, createdAt: now, disabled: false, roles: [] })));
+    await Promise.all(batch.map((i) => store.createAccount({ id: randomUUID(), username: `${USER_PREFIX}${i}`, passwordHash: hash, publicKeys: [], roles: [], disabled: false, createdAt: now, lastLoginAt: null })));
   }
 }

@@ -1,72 +1,87 @@
 /**
  * The one error type of keygate. Every refusal, from any front door, is an
- * {@link AuthError} with a stable `code` from a closed union; the HTTP and socket
- * renderers below are the only places that turn errors into replies.
+ * {@link AuthError} with a stable `code` from a closed union. Errors know nothing of HTTP
+ * statuses or websocket close codes: each front door's renderer maps the code
+ * (src/server/http/error-status.ts, src/server/ws/close-codes.ts).
  */
 
-/** Close codes for the websocket. 4000 + HTTP status for application refusals. */
-export const WS_CLOSE = {
-  normal: 1000,
-  unsupportedData: 1003,
-  tooBig: 1009,
-  internal: 1011,
-} as const;
-
 const table = {
-  invalid_request: { status: 400, close: 4400, message: 'The request is malformed.' },
-  invalid_message: { status: 400, close: 4400, message: 'The message is malformed.' },
-  unsupported_message: { status: 400, close: WS_CLOSE.unsupportedData, message: 'Binary messages are not accepted; send JSON text.' },
-  unexpected_message: { status: 400, close: 4400, message: 'That message is not expected at this point of the handshake.' },
-  invalid_pubkey: { status: 400, close: 4400, message: 'The public key is not a valid Ed25519 identity string.' },
-  invalid_scope: { status: 400, close: 4400, message: 'The requested scope is not allowed.' },
-  invalid_signature: { status: 401, close: 4401, message: 'The signature does not verify.' },
-  challenge_expired: { status: 401, close: 4401, message: 'The challenge has expired.' },
-  invalid_credentials: { status: 401, close: 4401, message: 'Invalid username or password.' },
-  invalid_token: { status: 401, close: 4401, message: 'The token is invalid, expired or revoked.' },
-  unauthorized: { status: 401, close: 4401, message: 'Authentication is required.' },
-  origin_not_allowed: { status: 403, close: 4403, message: 'This origin is not allowed.' },
-  forbidden: { status: 403, close: 4403, message: 'Not allowed.' },
-  not_found: { status: 404, close: 4404, message: 'Not found.' },
-  method_not_allowed: { status: 405, close: 4405, message: 'Method not allowed.' },
-  handshake_timeout: { status: 408, close: 4408, message: 'The handshake took too long.' },
-  request_timeout: { status: 408, close: 4408, message: 'The request took too long to arrive.' },
-  duplicate_entity: { status: 409, close: 4409, message: 'That entity already exists.' },
-  payload_too_large: { status: 413, close: WS_CLOSE.tooBig, message: 'The message is too large.' },
-  unsupported_media_type: { status: 415, close: 4415, message: 'Send application/json.' },
-  headers_too_large: { status: 431, close: 4431, message: 'The request headers are too large.' },
-  account_locked: { status: 429, close: 4429, message: 'Too many failed logins for this account; try again later.' },
-  rate_limited: { status: 429, close: 4429, message: 'Too many requests; try again later.' },
-  server_error: { status: 500, close: WS_CLOSE.internal, message: 'Internal server error.' },
-  server_busy: { status: 503, close: 4503, message: 'The server is busy; try again shortly.' },
-  store_unavailable: { status: 503, close: 4503, message: 'A store keygate needs is unavailable; try again shortly.' },
-} as const satisfies Record<string, { status: number; close: number; message: string }>;
+  invalid_request: 'The request is malformed.',
+  invalid_message: 'The message is malformed.',
+  unsupported_message: 'Binary messages are not accepted; send JSON text.',
+  unexpected_message: 'That message is not expected at this point of the handshake.',
+  invalid_pubkey: 'The public key is not a valid Ed25519 identity string.',
+  invalid_scope: 'The requested scope is not allowed.',
+  invalid_resources: 'The resources are malformed.',
+  no_challenge: 'No challenge is pending for this key (it expired or was used); ask for a new one.',
+  invalid_signature: 'The signature does not verify.',
+  challenge_expired: 'The challenge has expired.',
+  invalid_credentials: 'Invalid username or password.',
+  invalid_token: 'The token is invalid, expired or revoked.',
+  unauthorized: 'Authentication is required.',
+  origin_not_allowed: 'This origin is not allowed.',
+  forbidden: 'Not allowed.',
+  account_disabled: 'This account is disabled.',
+  not_found: 'Not found.',
+  method_not_allowed: 'Method not allowed.',
+  handshake_timeout: 'The handshake took too long.',
+  request_timeout: 'The request took too long to arrive.',
+  duplicate_entity: 'That entity already exists.',
+  key_linked: 'That key is linked to an account already.',
+  last_credential: 'An account must keep a way to log in.',
+  payload_too_large: 'The message is too large.',
+  unsupported_media_type: 'Send application/json.',
+  headers_too_large: 'The request headers are too large.',
+  account_locked: 'Too many failed logins for this account; try again later.',
+  rate_limited: 'Too many requests; try again later.',
+  server_error: 'Internal server error.',
+  server_busy: 'The server is busy; try again shortly.',
+  store_unavailable: 'A store keygate needs is unavailable; try again shortly.',
+} as const satisfies Record<string, string>;
 
 /** Every error code keygate can answer with. */
 export type ErrorCode = keyof typeof table;
+
+/** Every error code, for the renderers' tables and their tests. */
+export const ERROR_CODES = Object.keys(table) as ErrorCode[];
+
+/** Codes that mean the server, not the client, failed (a fault or overload): front doors log these. */
+export const SERVER_SIDE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['server_error', 'server_busy', 'store_unavailable']);
+
+/** Whether a string is one of the error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(table, code);
+}
 
 export interface AuthErrorOptions {
   /** Seconds a client should wait before retrying (429/503). */
   retryAfter?: number;
   /** Internal detail for logs; never sent to clients. */
   cause?: unknown;
+  /** Facts a client may act on, sent with the code (e.g. the id of the account that exists already). */
+  details?: Readonly<Record<string, string>>;
 }
 
 export class AuthError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
-  readonly closeCode: number;
   /** Whether `message` may be shown to the client: true for every code but server_error. */
   readonly expose: boolean;
   readonly retryAfter: number | undefined;
+  readonly details: Readonly<Record<string, string>> | undefined;
 
   constructor(code: ErrorCode, message?: string, options: AuthErrorOptions = {}) {
-    super(message ?? table[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (!isErrorCode(code)) throw new TypeError(`Unknown error code ${String(code)}`);
+    super(message ?? table[code], options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthError';
     this.code = code;
-    this.status = table[code].status;
-    this.closeCode = table[code].close;
     this.expose = code !== 'server_error';
     this.retryAfter = options.retryAfter;
+    this.details = options.details;
+  }
+
+  /** The message a client may see: its own, or the generic one for server_error. */
+  get publicMessage(): string {
+    return this.expose ? this.message : table.server_error;
   }
 }
 
@@ -99,29 +114,4 @@ export function asAuthError(err: unknown): AuthError {
     return new AuthError('duplicate_entity', undefined, { cause: err });
   }
   return new AuthError('server_error', undefined, { cause: err });
-}
-
-/** The only way an error becomes an HTTP reply. */
-export function renderHttpError(err: unknown): {
-  status: number;
-  body: { error: ErrorCode; message: string };
-  headers: Record<string, string>;
-} {
-  const e = asAuthError(err);
-  const headers: Record<string, string> = {};
-  if (e.retryAfter !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(e.retryAfter)));
-  const message = e.expose ? e.message : table.server_error.message;
-  return { status: e.status, body: { error: e.code, message }, headers };
-}
-
-/** The only way an error becomes a websocket reply: the Textile error message and a close. */
-export function renderSocketError(err: unknown): {
-  message: { type: 'error'; value: string };
-  closeCode: number;
-  closeReason: string;
-} {
-  const e = asAuthError(err);
-  const message = e.expose ? e.message : table.server_error.message;
-  // Close reasons are limited to 123 bytes by the protocol; the code is always short.
-  return { message: { type: 'error', value: message }, closeCode: e.closeCode, closeReason: e.code };
 }

@@ -96,16 +96,16 @@ describe('password rehashing', () => {
     const dir = tempDir();
     const old = await startTestKeygate({ ARGON2_TIME_COST: '1', ARGON2_MEMORY_KIB: '8192' }, dir);
     await client(old.url).post('/api/users', { username: 'rehash_me', password: 'correct horse' });
-    const before = (await old.core.store.getUserByUsername('rehash_me'))!.passwordHash;
+    const before = (await old.core.store.getAccountByUsername('rehash_me'))!.passwordHash;
     expect(before).to.match(/^\$argon2id\$v=19\$m=8192,p=1,t=1\$/);
     await old.stop({ keepData: true });
 
     const current = await startTestKeygate({}, dir);
     try {
       expect((await client(current.url).post('/api/login', { username: 'rehash_me', password: 'wrong horse' })).status).to.equal(401);
-      expect((await current.core.store.getUserByUsername('rehash_me'))!.passwordHash).to.equal(before);
+      expect((await current.core.store.getAccountByUsername('rehash_me'))!.passwordHash).to.equal(before);
       expect((await client(current.url).post('/api/login', { username: 'rehash_me', password: 'correct horse' })).status).to.equal(200);
-      expect((await current.core.store.getUserByUsername('rehash_me'))!.passwordHash).to.match(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+      expect((await current.core.store.getAccountByUsername('rehash_me'))!.passwordHash).to.match(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
       expect((await client(current.url).post('/api/login', { username: 'rehash_me', password: 'correct horse' })).status).to.equal(200);
     } finally {
       await current.stop();

@@ -124,7 +124,7 @@ describe('hardening: accounts and identities', () => {
       const victim = PrivateKey.fromRandom();
       const pubkey = victim.public.toString();
       // A username registered before the profile refused it: straight into the store.
-      await kg.core.store.createUser({ id: 'legacy-user', username: pubkey, passwordHash: 'x', createdAt: 0, disabled: false, roles: [] });
+      await kg.core.store.createAccount({ id: 'legacy-user', username: pubkey, passwordHash: 'x', publicKeys: [], roles: [], disabled: false, createdAt: 0, lastLoginAt: null });
       const token = (await keypairLogin(victim, kg.wsUrl)).token!;
       const res = await cli(['tokens', 'revoke', '--subject', pubkey]);
       expect(res.code, res.stderr).to.equal(0);
@@ -136,7 +136,7 @@ describe('hardening: accounts and identities', () => {
     it('resolves usernames only with --user, and wants exactly one target', async function () {
       this.timeout(30_000);
       await kg.core.users.register('revoke_by_name', PASSWORD);
-      const user = (await kg.core.store.getUserByUsername('revoke_by_name'))!;
+      const user = (await kg.core.store.getAccountByUsername('revoke_by_name'))!;
       const res = await cli(['tokens', 'revoke', '--user', 'Revoke_By_Name']);
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout).to.equal(`revoked every token and session of user revoke_by_name (${user.id}) issued until now\n`);

@@ -204,7 +204,7 @@ describe('hardening: the front doors', () => {
           expect(res.status, path).to.equal(415);
           expect(res.body).to.deep.equal({ error: 'unsupported_media_type', message: 'Send the body as application/json.' });
         }
-        expect(await kg.core.store.getUserByUsername('victim_x')).to.equal(undefined);
+        expect(await kg.core.store.getAccountByUsername('victim_x')).to.equal(undefined);
       });
     }
 

@@ -191,10 +191,10 @@ describe('hardening: login sessions', () => {
       const refreshed = await api.post('/api/refresh', { refreshToken });
       expect(decodeJwt(refreshed.body.userAuth.token as string).scope).to.equal('read write');
       expect(decodeJwt((await reissue(refreshed.body.userAuth.token as string)).body.token as string).scope).to.equal('read write');
-      await kg.core.store.updateUser(user.id, { roles: ['read', 'admin'] });
+      await kg.core.store.updateAccount(user.id, { roles: ['read', 'admin'] });
       const narrowed = await api.post('/api/refresh', { refreshToken: refreshed.body.refreshToken });
       expect(decodeJwt(narrowed.body.userAuth.token as string).scope).to.equal('read');
-      await kg.core.store.updateUser(user.id, { roles: ['admin'] });
+      await kg.core.store.updateAccount(user.id, { roles: ['admin'] });
       const none = await api.post('/api/refresh', { refreshToken: narrowed.body.refreshToken });
       expect(decodeJwt(none.body.userAuth.token as string).scope).to.equal(undefined);
     });

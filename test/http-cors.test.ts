@@ -31,7 +31,7 @@ describe('CORS and security headers', () => {
     const res = await client(kg.url).post('/api/users', { username: 'cors_victim', password: 'correct horse' }, { headers: { origin: 'https://evil.example.com' } });
     expect(res.status).to.equal(403);
     expect(res.body).to.deep.equal({ error: 'origin_not_allowed', message: 'Origin https://evil.example.com is not allowed.' });
-    expect(await kg.core.store.getUserByUsername('cors_victim')).to.equal(undefined);
+    expect(await kg.core.store.getAccountByUsername('cors_victim')).to.equal(undefined);
   });
 
   it('adds the allow-origin header to real requests from an allowed origin', async () => {

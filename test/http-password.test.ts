@@ -86,7 +86,7 @@ describe('HTTP password users and the token lifecycle', () => {
       const { username, userId } = await registerAndLogin();
       const unknown = await api.post('/api/login', { username: uniqueName('ghost'), password: PASSWORD });
       const wrong = await api.post('/api/login', { username, password: 'not the password' });
-      await kg.core.store.updateUser(userId, { disabled: true });
+      await kg.core.store.updateAccount(userId, { disabled: true });
       const disabled = await api.post('/api/login', { username, password: PASSWORD });
       for (const res of [unknown, wrong, disabled]) {
         expect(res.status).to.equal(401);
@@ -145,7 +145,7 @@ describe('HTTP password users and the token lifecycle', () => {
 
     it('refuses a refresh for a disabled user', async () => {
       const first = await registerAndLogin();
-      await kg.core.store.updateUser(first.userId, { disabled: true });
+      await kg.core.store.updateAccount(first.userId, { disabled: true });
       const res = await api.post('/api/refresh', { refreshToken: first.refreshToken });
       expect(res.status).to.equal(401);
       expect(res.body.error).to.equal('invalid_token');

@@ -3,6 +3,7 @@
  * item 4). Real processes, real engines; every "within 1 second" is polled, never slept.
  */
 import { expect } from 'chai';
+import { POSTGRES_MIGRATIONS } from '../src/store/postgres-schema.js';
 import { decodeProtectedHeader } from 'jose';
 import pg from 'pg';
 import { PrivateKey } from '@textile/hub';
@@ -72,7 +73,7 @@ describe('several instances on PostgreSQL + Redis', function () {
     const db = new pg.Client({ connectionString: env.DATABASE_URL });
     await db.connect();
     try {
-      expect((await db.query('SELECT version FROM keygate_migrations')).rows).to.have.length(2);
+      expect((await db.query('SELECT version FROM keygate_migrations')).rows).to.have.length(POSTGRES_MIGRATIONS.length);
       expect((await db.query('SELECT kid FROM signing_keys WHERE retired_at IS NULL')).rows).to.have.length(1);
     } finally {
       await db.end();

@@ -18,7 +18,9 @@ import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import vm from 'node:vm';
 import WebSocket from 'ws';
-import { AuthError, renderHttpError, renderSocketError, type ErrorCode } from '../src/errors.js';
+import { AuthError, ERROR_CODES, isErrorCode, type ErrorCode } from '../src/errors.js';
+import { HTTP_STATUS, renderHttpError } from '../src/server/http/error-status.js';
+import { renderSocketError } from '../src/server/ws/close-codes.js';
 import { AUTHORIZATION_MAX, parseBasic, parseBearer } from '../src/server/http/auth.js';
 import { PASSWORD_MAX, PASSWORD_MIN, validatePassword } from '../src/core/passwords.js';
 import { grantScope, narrowScope, type Principal } from '../src/core/provision.js';
@@ -31,10 +33,10 @@ import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } fro
 import { basic, client, type Reply } from './helpers/http.js';
 
 // ---------------------------------------------------------------------------------------
-// The closed union of error codes. Membership is asked of AuthError itself (its constructor
-// looks the code up in the table of src/errors.ts), so it follows the union as it changes;
-// the list below is only what the renderer property draws from, and a code removed from the
-// union while still listed here is a type error.
+// The closed union of error codes. Membership is asked of src/errors.ts (isErrorCode), so it
+// follows the union as it changes; the renderer properties draw from every code (ERROR_CODES);
+// the list below is a fixed sample, and a code removed from the union while still listed
+// here is a type error.
 
 const LISTED_CODES = [
   'invalid_request', 'invalid_message', 'unsupported_message', 'unexpected_message', 'invalid_pubkey', 'invalid_scope',
@@ -43,16 +45,6 @@ const LISTED_CODES = [
   'unsupported_media_type', 'account_locked', 'rate_limited', 'server_error', 'server_busy',
 ] as const satisfies readonly ErrorCode[];
 
-/** Whether `code` is one of the union: AuthError knows its status and close code. */
-function isErrorCode(code: unknown): code is ErrorCode {
-  if (typeof code !== 'string') return false;
-  try {
-    const probe = new AuthError(code as ErrorCode);
-    return Number.isInteger(probe.status) && Number.isInteger(probe.closeCode);
-  } catch {
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // Time budgets. Generous enough for a loaded CI machine, tight enough that a quadratic
@@ -224,7 +216,7 @@ describe('properties: outside input never gets past the error renderer', () => {
     });
 
     it('renders any AuthError as its own status and code, and a socket close a client can read', () => {
-      fc.assert(fc.property(fc.constantFrom(...LISTED_CODES), fc.option(fc.string({ unit: 'binary' })), (code, message) => {
+      fc.assert(fc.property(fc.constantFrom(...ERROR_CODES), fc.option(fc.string({ unit: 'binary' })), (code, message) => {
         const err = new AuthError(code, message ?? undefined);
         const http = renderHttpError(err);
         expect(http.status).to.be.within(400, 599);
@@ -756,7 +748,7 @@ describe('properties: outside input never gets past the error renderer', () => {
         expect(reply.body.error, what).to.be.a('string');
         expect(isErrorCode(reply.body.error), what).to.equal(true);
         expect(reply.body.message, what).to.be.a('string');
-        expect(new AuthError(reply.body.error as ErrorCode).status, `status of ${what}`).to.equal(reply.status);
+        expect(HTTP_STATUS[reply.body.error as ErrorCode], `status of ${what}`).to.equal(reply.status);
       } else {
         expect(findToken(reply.body), what).to.equal(undefined);
       }

@@ -6,6 +6,8 @@ import type { Core } from '../core/index.js';
 import { parsePublicKey } from '../core/identity.js';
 import { AuthError } from '../errors.js';
 import { normalizeUsername } from '../core/username.js';
+import { ACCOUNT_PAGE_MAX, accountView } from '../core/accounts.js';
+import type { AccountRecord } from '../store/records.js';
 
 export class UsageError extends Error {}
 
@@ -15,9 +17,26 @@ function one(args: string[], what: string): string {
 }
 
 async function userByName(core: Core, name: string) {
-  const user = await core.store.getUserByUsername(normalizeUsername(name));
+  const user = await core.store.getAccountByUsername(normalizeUsername(name));
   if (!user) throw new AuthError('not_found', `no user named ${JSON.stringify(name)}`);
   return user;
+}
+
+/** One line (or a JSON object) per account. */
+function showAccounts(accounts: AccountRecord[], json: boolean): string {
+  const views = accounts.map(accountView);
+  if (json) return JSON.stringify(views, null, 2) + '\n';
+  return views.map((a) => `${a.id}${a.username === null ? '' : `  ${a.username}`}${a.disabled ? '  [disabled]' : ''}`
+    + `${a.roles.length ? `  roles: ${a.roles.join(' ')}` : ''}${a.publicKeys.length ? `  keys: ${a.publicKeys.length}` : ''}\n`).join('') || '(no accounts)\n';
+}
+
+async function allAccounts(core: Core, query?: string): Promise<AccountRecord[]> {
+  const accounts: AccountRecord[] = [];
+  for (let offset = 0; ; offset += ACCOUNT_PAGE_MAX) {
+    const page = await core.accounts.list({ offset, limit: ACCOUNT_PAGE_MAX, query });
+    accounts.push(...page.accounts);
+    if (page.accounts.length < ACCOUNT_PAGE_MAX) return accounts;
+  }
 }
 
 export async function usersAdd(core: Core, args: string[], password: string, roles: string[]): Promise<string> {
@@ -27,21 +46,62 @@ export async function usersAdd(core: Core, args: string[], password: string, rol
 
 export async function usersSetDisabled(core: Core, args: string[], disabled: boolean): Promise<string> {
   const user = await userByName(core, one(args, 'username'));
-  await core.store.updateUser(user.id, { disabled });
-  if (disabled) await core.tokens.revokeSubject(user.id, 'admin: user disabled');
+  await core.accounts.update(user.id, { disabled });
   return `${disabled ? 'disabled' : 'enabled'} user ${user.username} (${user.id})\n`;
 }
 
 export async function usersList(core: Core, json: boolean): Promise<string> {
-  const users = [];
-  for (let offset = 0; ; offset += 500) {
-    const page = await core.store.listUsers({ offset, limit: 500 });
-    users.push(...page);
-    if (page.length < 500) break;
-  }
+  const users = (await allAccounts(core)).filter((a) => a.username !== null);
   const rows = users.map(({ id, username, createdAt, disabled, roles }) => ({ id, username, createdAt: new Date(createdAt).toISOString(), disabled, roles }));
   if (json) return JSON.stringify(rows, null, 2) + '\n';
   return rows.map((u) => `${u.id}  ${u.username}${u.disabled ? '  [disabled]' : ''}${u.roles.length ? `  roles: ${u.roles.join(' ')}` : ''}\n`).join('') || '(no users)\n';
+}
+
+/** `accounts create [--id X] [--username U (password on standard input)] [--roles a,b]`. */
+export async function accountsCreate(core: Core, options: { id?: string; username?: string; password?: string; roles: string[] }): Promise<string> {
+  const account = await core.accounts.create({ id: options.id, username: options.username, password: options.password, roles: options.roles });
+  return `created account ${account.id}${account.username === null ? '' : ` (${account.username})`}${options.roles.length ? ` with roles ${options.roles.join(' ')}` : ''}\n`;
+}
+
+/** `accounts show <id | public key | username>`. */
+export async function accountsShow(core: Core, args: string[], json: boolean): Promise<string> {
+  const account = await core.accounts.get(one(args, 'account (id, public key or username)'));
+  if (json) return JSON.stringify(accountView(account), null, 2) + '\n';
+  const v = accountView(account);
+  return [
+    `id           ${v.id}`, `username     ${v.username ?? '-'}`, `roles        ${v.roles.join(' ') || '-'}`, `disabled     ${v.disabled}`,
+    `created      ${v.createdAt}`, `last login   ${v.lastLoginAt ?? 'never'}`, ...v.publicKeys.map((k) => `key          ${k}`),
+  ].join('\n') + '\n';
+}
+
+export async function accountsList(core: Core, query: string | undefined, json: boolean): Promise<string> {
+  return showAccounts(await allAccounts(core, query), json);
+}
+
+/** `accounts disable|enable <ref>`: disabling ends every token and session of the account. */
+export async function accountsSetDisabled(core: Core, args: string[], disabled: boolean): Promise<string> {
+  const account = await core.accounts.update(one(args, 'account (id, public key or username)'), { disabled });
+  return `${disabled ? 'disabled' : 'enabled'} account ${account.id}\n`;
+}
+
+/** `accounts roles <ref> --roles a,b`: sets the roles (an empty list removes them all). */
+export async function accountsSetRoles(core: Core, args: string[], roles: string[] | undefined): Promise<string> {
+  if (roles === undefined) throw new UsageError('give the roles with --roles a,b (or --roles "" for none)');
+  const account = await core.accounts.update(one(args, 'account (id, public key or username)'), { roles });
+  return `account ${account.id} has roles: ${account.roles.join(' ') || '(none)'}\n`;
+}
+
+/** `accounts delete <ref>`: deletes the account and ends every token and session of it. */
+export async function accountsDelete(core: Core, args: string[]): Promise<string> {
+  const account = await core.accounts.delete(one(args, 'account (id, public key or username)'));
+  return `deleted account ${account.id} and revoked its tokens\n`;
+}
+
+/** `accounts unlink <ref> <public key>`: unlinks a key; its logins' tokens end at once. */
+export async function accountsUnlink(core: Core, args: string[]): Promise<string> {
+  if (args.length !== 2) throw new UsageError('expected an account and a public key');
+  const account = await core.accounts.unlink((await core.accounts.get(args[0])).id, args[1]);
+  return `unlinked ${args[1]} from account ${account.id}\n`;
 }
 
 /** What a token subject is: a public key string, or the id of an existing user; anything else is refused. */
@@ -50,7 +110,7 @@ async function subjectKind(core: Core, subject: string): Promise<'public key' | 
     parsePublicKey(subject);
     return 'public key';
   } catch {
-    if (await core.store.getUserById(subject)) return 'user';
+    if (await core.store.getAccount(subject)) return 'user';
     throw new UsageError(`${JSON.stringify(subject.slice(0, 80))} is neither a public key string nor a user id (use --user for a username)`);
   }
 }

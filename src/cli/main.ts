@@ -8,7 +8,10 @@ import { Core } from '../core/index.js';
 import { generateSigningKeySecret, resolveApiCredentials, resolveSigningKeySecret } from '../credentials.js';
 import { createLogger } from '../log.js';
 import { openRecords, openStores } from '../store/index.js';
-import { keysList, keysRotate, tokensRevoke, UsageError, usersAdd, usersList, usersSetDisabled } from './admin.js';
+import {
+  accountsCreate, accountsDelete, accountsList, accountsSetDisabled, accountsSetRoles, accountsShow, accountsUnlink,
+  keysList, keysRotate, tokensRevoke, UsageError, usersAdd, usersList, usersSetDisabled,
+} from './admin.js';
 
 const USAGE = `usage: keygate <command>
 
@@ -19,6 +22,15 @@ commands:
   users disable <username>            refuse the user's logins and revoke their tokens
   users enable <username>             allow the user to log in again
   users list [--json]                 list users
+  accounts create [--id X] [--username U --password] [--roles a,b]
+                                      create an account (any kind); with --password it is read from standard input
+  accounts show <account> [--json]    show an account: by id, public key string or username
+  accounts list [--query p] [--json]  list accounts (id, username or a key starting with p)
+  accounts roles <account> --roles a,b  set an account's roles (--roles "" removes them all)
+  accounts disable <account>          refuse the account's logins and revoke every token and session of it
+  accounts enable <account>           allow the account to log in again
+  accounts delete <account>           delete the account and revoke every token and session of it
+  accounts unlink <account> <pubkey>  unlink a key from the account; its logins' tokens end at once
   tokens revoke <jwt>                 revoke an access token and its whole login session
   tokens revoke --subject <sub>       revoke every token of a subject, exactly as in the sub claim (user id or public key)
   tokens revoke --user <username>     revoke every token of the user with that username
@@ -56,7 +68,10 @@ export async function run(argv: string[]): Promise<string> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { roles: { type: 'string' }, json: { type: 'boolean' }, subject: { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      roles: { type: 'string' }, json: { type: 'boolean' }, subject: { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean' },
+      id: { type: 'string' }, username: { type: 'string' }, password: { type: 'boolean' }, query: { type: 'string' },
+    },
   });
   const [group, command, ...rest] = positionals;
   if (values.help || group === undefined || group === 'help') return USAGE;
@@ -80,6 +95,17 @@ export async function run(argv: string[]): Promise<string> {
     case 'users disable': return withCore((core) => usersSetDisabled(core, rest, true));
     case 'users enable': return withCore((core) => usersSetDisabled(core, rest, false));
     case 'users list': return withCore((core) => usersList(core, values.json ?? false));
+    case 'accounts create': {
+      const password = values.password ? await readPassword() : undefined;
+      return withCore((core) => accountsCreate(core, { id: values.id, username: values.username, password, roles }));
+    }
+    case 'accounts show': return withCore((core) => accountsShow(core, rest, values.json ?? false));
+    case 'accounts list': return withCore((core) => accountsList(core, values.query, values.json ?? false));
+    case 'accounts roles': return withCore((core) => accountsSetRoles(core, rest, values.roles === undefined ? undefined : roles));
+    case 'accounts disable': return withCore((core) => accountsSetDisabled(core, rest, true));
+    case 'accounts enable': return withCore((core) => accountsSetDisabled(core, rest, false));
+    case 'accounts delete': return withCore((core) => accountsDelete(core, rest));
+    case 'accounts unlink': return withCore((core) => accountsUnlink(core, rest));
     case 'tokens revoke': return withCore((core) => tokensRevoke(core, rest, { subject: values.subject, user: values.user }));
     case 'keys rotate': return withCore((core) => keysRotate(core));
     case 'keys list': return withCore((core) => keysList(core));

@@ -6,7 +6,7 @@ import Emittery from 'emittery';
 import type { ErrorCode } from '../errors.js';
 
 /** How a principal proved who it is. */
-export type AuthMethod = 'keypair' | 'password';
+export type AuthMethod = 'keypair' | 'password' | 'provision';
 
 export interface GrantIssuedEvent {
   method: AuthMethod;
@@ -39,11 +39,24 @@ export interface TokenRevokedEvent {
   reason: string;
 }
 
+export interface AccountChangedEvent {
+  /** The account's id. */
+  id: string;
+  change: 'created' | 'roles' | 'disabled' | 'enabled' | 'deleted' | 'key_linked' | 'key_unlinked';
+  /** For 'created': what made it ('api', 'keypair login', 'provision', 'registration'). */
+  by?: string;
+  /** For key changes: the key. */
+  pubkey?: string;
+  /** For 'roles': the roles now. */
+  roles?: string[];
+}
+
 /** Every event the core emits, by name. */
 export interface CoreEvents {
   'grant.issued': GrantIssuedEvent;
   'login.refused': LoginRefusedEvent;
   'token.revoked': TokenRevokedEvent;
+  'account.changed': AccountChangedEvent;
 }
 
 export type CoreEmitter = Emittery<CoreEvents>;

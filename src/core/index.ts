@@ -8,14 +8,17 @@ import { apiPairMatcher } from './api-sig.js';
 import type { RecordStore } from '../store/records.js';
 import type { StateStore } from '../store/state.js';
 import { KeySealer } from './key-seal.js';
-import { asAuthError } from '../errors.js';
+import { AuthError, asAuthError } from '../errors.js';
+import type { AccountRecord } from '../store/records.js';
 import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
+import { AccountService } from './accounts.js';
 import { KeypairLogin } from './keypair-login.js';
 import { Limits } from './limits.js';
 import { PasswordHasher } from './passwords.js';
 import { Provisioner } from './provision.js';
+import { ResourceProvisioning } from './resources.js';
 import { KeyRing } from './signing-keys.js';
-import { TokenService } from './tokens.js';
+import { TokenService, type SessionGrant } from './tokens.js';
 import { UserService } from './users.js';
 
 /** HKDF label of the key that derives refresh-token successors from the API secret. */
@@ -49,7 +52,10 @@ export class Core {
   readonly limits: Limits;
   readonly hasher: PasswordHasher;
   readonly users: UserService;
+  readonly accounts: AccountService;
   readonly tokens: TokenService;
+  /** POST /api/provision: tokens for an app's own users, with resources. */
+  readonly resources: ResourceProvisioning;
   /** The clock every part of the core reads (ms since the epoch). */
   readonly now: () => number;
   private readonly apiPair: (key: string, secret: string) => boolean;
@@ -62,7 +68,7 @@ export class Core {
     this.store = store;
     this.state = state;
     // A retired key stays published for as long as any token it signed can live.
-    this.keys = new KeyRing(store, new KeySealer(options.signingKeySecret), config.tokenTtl * 1000, now);
+    this.keys = new KeyRing(store, new KeySealer(options.signingKeySecret), Math.max(config.tokenTtl, config.provisionTtl) * 1000, now);
     this.provisioner = new Provisioner({
       keys: this.keys, events: this.events, apiKey: options.apiKey, apiSecret: options.apiSecret,
       issuer: config.issuer, tokenTtl: config.tokenTtl, now, onEventError,
@@ -89,6 +95,10 @@ export class Core {
       refreshSecret: new Uint8Array(hkdfSync('sha256', options.apiSecret, new Uint8Array(0), REFRESH_SUCCESSOR_INFO, 32)),
       now, onEventError,
     });
+    this.accounts = new AccountService({
+      store, state, hasher: this.hasher, tokens: this.tokens, events: this.events, challengeTtlMs: config.challengeTtlMs, now, onEventError,
+    });
+    this.resources = new ResourceProvisioning(this.accounts, this.provisioner, config.provisionTtl, now);
   }
 
   /** Builds the core, loads (or makes) the signing keys and follows rotations made by any instance. */
@@ -123,6 +133,18 @@ export class Core {
     return kid;
   }
 
+  /**
+   * A password login: checks the password (bounded, rate-limited, locked out after
+   * failures), starts a session with its first refresh token, records the login.
+   */
+  async passwordLogin(username: unknown, password: unknown, scope: unknown, address?: string): Promise<{ account: AccountRecord; session: SessionGrant }> {
+    if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_request', 'scope must be a string.');
+    const account = await this.users.login(username, password, address);
+    const session = await this.tokens.startSession(account, scope);
+    await this.accounts.recordLogin(account);
+    return { account, session };
+  }
+
   /** Whether a key and secret (e.g. from HTTP Basic) are this server's API pair; constant time. */
   isApiPair(key: string, secret: string): boolean {
     return this.apiPair(key, secret);
@@ -146,7 +168,7 @@ export class Core {
   keypairLogin(address?: string): KeypairLogin {
     const { config, onBackgroundError } = this.options;
     return new KeypairLogin({
-      provisioner: this.provisioner, events: this.events, challengeTtlMs: config.challengeTtlMs, address, now: this.now, onEventError: onBackgroundError,
+      provisioner: this.provisioner, accounts: this.accounts, events: this.events, challengeTtlMs: config.challengeTtlMs, address, now: this.now, onEventError: onBackgroundError,
     });
   }
 

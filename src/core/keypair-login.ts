@@ -1,11 +1,14 @@
 /**
  * The keypair login, free of sockets: public key -> challenge -> signature -> grant.
- * One instance per connection; its challenge is bound to it and usable once.
+ * One instance per connection; its challenge is bound to it and usable once. The key's
+ * account is looked up before any challenge is issued (a disabled one is refused there),
+ * and made at the key's first successful login.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, asAuthError } from '../errors.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import { parsePublicKey, SIGNATURE_LENGTH, verifySignature, type PublicIdentity } from './identity.js';
+import type { AccountService } from './accounts.js';
 import { grantScope, type Grant, type Provisioner } from './provision.js';
 
 /** Bytes of CSPRNG output in every challenge. */
@@ -13,6 +16,7 @@ export const CHALLENGE_BYTES = 32;
 
 export interface KeypairLoginOptions {
   provisioner: Provisioner;
+  accounts: AccountService;
   events: CoreEmitter;
   challengeTtlMs: number;
   /** The client address, for refusal events. */
@@ -23,6 +27,7 @@ export interface KeypairLoginOptions {
 
 type State =
   | { step: 'awaiting-pubkey' }
+  | { step: 'checking-account' }
   | { step: 'awaiting-signature'; identity: PublicIdentity; challenge: Buffer; expiresAt: number; scope: string | undefined }
   | { step: 'finished' };
 
@@ -51,23 +56,48 @@ export class KeypairLogin {
     this.now = options.now ?? (() => Date.now());
   }
 
+  /** The state as it is now (not as narrowed before an await). */
+  private get current(): State {
+    return this.state;
+  }
+
   get finished(): boolean {
     return this.state.step === 'finished';
   }
 
-  /** Step 1: a public key string in, challenge bytes out. */
-  challenge(pubkey: unknown, scope?: unknown): Buffer {
-    return this.guard(() => {
-      if (this.state.step !== 'awaiting-pubkey') {
+  /**
+   * Step 1: a public key string in, challenge bytes out. The scope asked for must be within
+   * the roles of the key's account (none for a key without one); a disabled account is
+   * refused here, before any challenge.
+   */
+  async challenge(pubkey: unknown, scope?: unknown): Promise<Buffer> {
+    if (this.state.step !== 'awaiting-pubkey') {
+      return this.guard(() => {
         throw new AuthError('unexpected_message', 'A token was already requested on this connection; open a new one.');
-      }
-      const identity = parsePublicKey(pubkey);
+      });
+    }
+    const identity = this.guard(() => {
+      const parsed = parsePublicKey(pubkey);
       if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_scope', 'scope must be a string.');
-      const granted = grantScope({ method: 'keypair', id: identity.id }, scope);
+      return parsed;
+    });
+    this.state = { step: 'checking-account' };
+    try {
+      const account = await this.options.accounts.forKey(identity.id);
+      if (account?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
+      const granted = grantScope({ method: 'keypair', id: identity.id, roles: account?.roles ?? [] }, scope as string | undefined);
+      // Abandoned (timeout, closed socket) while the account was looked up: already recorded.
+      if (this.current.step !== 'checking-account') throw new AuthError('handshake_timeout');
       const challenge = randomBytes(CHALLENGE_BYTES);
       this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, scope: granted };
       return challenge;
-    });
+    } catch (err) {
+      if (this.current.step !== 'finished') {
+        this.state = { step: 'finished' };
+        this.refused(asAuthError(err), identity.id);
+      }
+      throw err;
+    }
   }
 
   /** Step 2: the signature of the challenge in, a grant out. The challenge is spent either way. */
@@ -75,8 +105,8 @@ export class KeypairLogin {
     const state = this.state;
     return this.guardAsync(async () => {
       if (state.step !== 'awaiting-signature') {
-        throw new AuthError('unexpected_message', state.step === 'awaiting-pubkey'
-          ? 'Send {"type":"token","pubkey":...} first; there is no challenge to sign yet.'
+        throw new AuthError('unexpected_message', state.step === 'awaiting-pubkey' || state.step === 'checking-account'
+          ? 'Send {"type":"token","pubkey":...} first and wait for it; there is no challenge to sign yet.'
           : 'This handshake is finished; open a new connection.');
       }
       this.state = { step: 'finished' };
@@ -85,8 +115,15 @@ export class KeypairLogin {
       if (!verifySignature(state.identity, state.challenge, signature)) {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
+      const { accounts, provisioner } = this.options;
+      const account = await accounts.ofProvenKey(state.identity.id);
+      if (account.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
+      await accounts.recordLogin(account);
       // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
-      return this.options.provisioner.issue({ method: 'keypair', id: state.identity.id }, { scope: state.scope, sid: randomUUID() });
+      return provisioner.issue(
+        { method: 'keypair', id: account.id, roles: account.roles, pubkey: state.identity.id },
+        { scope: state.scope, sid: randomUUID() },
+      );
     }, state.step === 'awaiting-signature' ? state.identity.id : undefined);
   }
 

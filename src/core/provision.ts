@@ -8,13 +8,22 @@ import { createApiSig } from './api-sig.js';
 import { emitSafely, type AuthMethod, type CoreEmitter } from './events.js';
 import type { KeyRing } from './signing-keys.js';
 
-/** Someone whose identity a front door has proven. */
+/** Someone whose identity a front door has proven (or an app backend vouches for). */
 export interface Principal {
   method: AuthMethod;
-  /** The subject: a public key string (keypair) or a user id (password). */
+  /** The subject: the account's id. */
   id: string;
-  /** Scopes this principal may be granted; none for keypair identities. */
+  /** Scopes this principal may be granted: its account's roles. */
   roles?: readonly string[];
+  /** The key a keypair login proved, when there was one. */
+  pubkey?: string;
+}
+
+/** A resource an app backend grants with a provisioned token (Room Service style). */
+export interface Resource {
+  object: string;
+  reference: string;
+  permission?: string;
 }
 
 /** The Hub's UserAuth, as `Client.withUserAuth` consumes it. */
@@ -36,9 +45,13 @@ export interface TokenClaims {
   iat: number;
   exp: number;
   jti: string;
-  /** RFC 8176 method: 'pop' (proof of possession of a key) or 'pwd'. */
-  amr: ['pop'] | ['pwd'];
+  /** RFC 8176 method: 'pop' (proof of possession of a key) or 'pwd'; none for a provisioned token. */
+  amr?: ['pop'] | ['pwd'];
   scope?: string;
+  /** The key a keypair login proved (the subject is its account). */
+  pubkey?: string;
+  /** What a provisioned token grants, exactly as the app backend asked. */
+  resources?: Resource[];
   /** The login session (revocable chain) the token belongs to. Tokens issued before 0.2 may lack it. */
   sid?: string;
 }
@@ -62,7 +75,11 @@ export interface IssueOptions {
    * copies all end with its first token, whatever TOKEN_TTL is now.
    */
   exp?: number;
+  /** The resources of a provisioned token. */
+  resources?: Resource[];
 }
+
+const AMR = { keypair: ['pop'], password: ['pwd'] } as const;
 
 export interface ProvisionerOptions {
   keys: KeyRing;
@@ -147,8 +164,10 @@ export class Provisioner {
       iat,
       exp,
       jti: randomUUID(),
-      amr: principal.method === 'keypair' ? ['pop'] : ['pwd'],
+      ...(principal.method === 'provision' ? {} : { amr: [...AMR[principal.method]] as ['pop'] | ['pwd'] }),
       ...(scope === undefined ? {} : { scope }),
+      ...(principal.pubkey === undefined ? {} : { pubkey: principal.pubkey }),
+      ...(options.resources === undefined ? {} : { resources: options.resources }),
       sid,
     };
     const { kid, privateKey } = keys.current();

@@ -7,8 +7,8 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { compactVerify, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthError } from '../errors.js';
-import type { RefreshTokenRecord, SessionRecord, RecordStore, UserRecord } from '../store/records.js';
-import { emitSafely, type CoreEmitter } from './events.js';
+import type { AccountRecord, RefreshTokenRecord, SessionRecord, RecordStore } from '../store/records.js';
+import { emitSafely, type AuthMethod, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { LiveChecks } from './live-checks.js';
 import { grantScope, narrowScope, type Grant, type Principal, type Provisioner, type TokenClaims } from './provision.js';
@@ -81,8 +81,8 @@ export class TokenService {
   }
 
   /** Starts a password login: its session and first refresh token in one commit, and an access token. */
-  async startSession(user: UserRecord, requestedScope?: string): Promise<SessionGrant> {
-    const principal = passwordPrincipal(user);
+  async startSession(user: AccountRecord, requestedScope?: string): Promise<SessionGrant> {
+    const principal = accountPrincipal(user, 'password');
     const scope = grantScope(principal, requestedScope);
     const now = this.now();
     const session: SessionRecord = { sid: randomUUID(), sub: user.id, createdAt: now, expiresAt: now + this.options.refreshTtl * 1000, revokedAt: null, scope: scope ?? null };
@@ -121,9 +121,9 @@ export class TokenService {
     if (!session || session.revokedAt !== null || token.expiresAt <= now || session.expiresAt <= now) {
       throw new AuthError('invalid_token', 'The refresh token has expired or was revoked.');
     }
-    const user = await store.getUserById(session.sub);
+    const user = await store.getAccount(session.sub);
     if (!user || user.disabled) throw new AuthError('invalid_token', 'The account is disabled.');
-    const grant = await this.options.provisioner.issue(passwordPrincipal(user), {
+    const grant = await this.options.provisioner.issue(accountPrincipal(user, 'password'), {
       scope: narrowScope(session.scope, user.roles), sid: session.sid, notAfter: session.expiresAt,
     });
     return { grant, refreshToken: successor };
@@ -171,20 +171,19 @@ export class TokenService {
     this.checks.forget();
   }
 
-  /** Throws invalid_token unless nothing has ended the token: its jti, its session, its subject, its account. */
+  /** Throws invalid_token unless nothing has ended the token: its jti, its session, its subject or key, its account. */
   private async liveSession(claims: TokenClaims): Promise<SessionRecord | undefined> {
-    const password = claims.amr?.[0] === 'pwd';
-    const { jtiRevoked, session, subjectRevokedAt, user } = await this.options.store.tokenStanding({ jti: claims.jti, sid: claims.sid, sub: claims.sub, user: password });
+    const { jtiRevoked, session, subjectRevokedAt, account } = await this.options.store.tokenStanding({ jti: claims.jti, sid: claims.sid, sub: claims.sub, pubkey: claims.pubkey });
     const revoked = () => new AuthError('invalid_token', 'The token was revoked.');
     if (jtiRevoked) throw revoked();
     if (session && (session.revokedAt !== null || session.sub !== claims.sub)) throw revoked();
     if (session && session.expiresAt <= this.now()) throw new AuthError('invalid_token', 'The login session has expired.');
     if (subjectRevokedAt !== undefined && claims.iat * 1000 <= subjectRevokedAt) throw revoked();
-    if (password) {
-      // A password login's session is always stored; gone means purged or never ours.
-      if (claims.sid !== undefined && !session) throw revoked();
-      if (!user || user.disabled) throw revoked();
-    }
+    if (account?.disabled) throw new AuthError('invalid_token', 'The account is disabled.');
+    // Every token is an account's, but for keypair tokens from before accounts (no pubkey claim).
+    if (!account && !isPreAccountToken(claims)) throw revoked();
+    // A password login's session is always stored; gone means purged or never ours.
+    if (claims.amr?.[0] === 'pwd' && claims.sid !== undefined && !session) throw revoked();
     return session;
   }
 
@@ -271,16 +270,16 @@ export class TokenService {
     await this.options.limits.chargeSubject(claims.sub);
     if (claims.sid === undefined) throw new AuthError('invalid_token', 'This token belongs to no login session; log in again.');
     let principal: Principal = { method: 'keypair', id: claims.sub };
-    if (claims.amr?.[0] === 'pwd') {
-      const user = await this.options.store.getUserById(claims.sub);
-      if (!user || user.disabled) throw new AuthError('invalid_token');
-      principal = passwordPrincipal(user);
+    if (!isPreAccountToken(claims)) {
+      const account = await this.options.store.getAccount(claims.sub);
+      if (!account || account.disabled) throw new AuthError('invalid_token');
+      principal = { ...accountPrincipal(account, methodOf(claims)), ...(claims.pubkey === undefined ? {} : { pubkey: claims.pubkey }) };
     }
     const scope = narrowScope(claims.scope, principal.roles ?? []);
     // A stored session ends at its expiry; a keypair login's with its first token, so every
     // copy keeps that token's exp exactly (and ending the session covers them all).
     const end = session ? { notAfter: session.expiresAt } : { exp: claims.exp };
-    return this.options.provisioner.issue(principal, { scope, sid: claims.sid, ...end });
+    return this.options.provisioner.issue(principal, { scope, sid: claims.sid, ...end, ...(claims.resources === undefined ? {} : { resources: claims.resources }) });
   }
 
   /**
@@ -295,6 +294,18 @@ export class TokenService {
   }
 }
 
-export function passwordPrincipal(user: UserRecord): Principal {
-  return { method: 'password', id: user.id, roles: user.roles };
+export function accountPrincipal(account: AccountRecord, method: AuthMethod): Principal {
+  return { method, id: account.id, roles: account.roles };
+}
+
+/** How the login a token descends from was made. */
+function methodOf(claims: TokenClaims): AuthMethod {
+  if (claims.amr?.[0] === 'pwd') return 'password';
+  if (claims.amr?.[0] === 'pop') return 'keypair';
+  return 'provision';
+}
+
+/** A keypair token issued before every principal was an account: its subject is its key, and no account need exist. */
+function isPreAccountToken(claims: TokenClaims): boolean {
+  return claims.amr?.[0] === 'pop' && claims.pubkey === undefined;
 }

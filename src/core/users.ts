@@ -1,10 +1,10 @@
 /**
- * Password users: registration and login. Unknown user, wrong password and disabled user
+ * Password accounts: self-registration (POST /api/users) and login. Unknown user, wrong password and disabled user
  * are refused alike, after the same amount of hashing.
  */
 import { randomUUID } from 'node:crypto';
 import { AuthError, StoreError } from '../errors.js';
-import type { RecordStore, UserRecord } from '../store/records.js';
+import type { AccountRecord, RecordStore } from '../store/records.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { PASSWORD_MAX, validatePassword, type PasswordHasher } from './passwords.js';
@@ -29,19 +29,21 @@ export class UserService {
   }
 
   /** Creates a user; an existing username is duplicate_entity. Returns the user id. */
-  async register(username: unknown, password: unknown, roles: string[] = []): Promise<UserRecord> {
+  async register(username: unknown, password: unknown, roles: string[] = []): Promise<AccountRecord> {
     const name = validateUsername(username);
     const secret = validatePassword(password);
     const granted = validateRoles(roles);
     const { store, hasher } = this.options;
-    if (await store.getUserByUsername(name)) throw new AuthError('duplicate_entity', 'That username is taken.');
-    const user: UserRecord = { id: randomUUID(), username: name, passwordHash: await hasher.hash(secret), createdAt: this.now(), disabled: false, roles: granted };
+    if (await store.getAccountByUsername(name)) throw new AuthError('duplicate_entity', 'That username is taken.');
+    const now = this.now();
+    const user: AccountRecord = { id: randomUUID(), username: name, passwordHash: await hasher.hash(secret), publicKeys: [], roles: granted, disabled: false, createdAt: now, lastLoginAt: null };
     try {
-      await store.createUser(user);
+      await store.createAccount(user);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'conflict') throw new AuthError('duplicate_entity', 'That username is taken.');
       throw err;
     }
+    emitSafely(this.options.events, 'account.changed', { id: user.id, change: 'created', by: 'registration' }, this.options.onEventError);
     return user;
   }
 
@@ -50,7 +52,7 @@ export class UserService {
    * input is bounded before any normalisation or hashing, and the attempt is counted
    * against the account before the hash runs (refunded on success).
    */
-  async login(username: unknown, password: unknown, address?: string): Promise<UserRecord> {
+  async login(username: unknown, password: unknown, address?: string): Promise<AccountRecord> {
     if (typeof username !== 'string' || typeof password !== 'string') {
       throw new AuthError('invalid_request', 'username and password must be strings.');
     }
@@ -70,11 +72,11 @@ export class UserService {
     } catch (err) {
       throw this.refused(err as AuthError, undefined, address);
     }
-    let user: UserRecord | undefined;
+    let user: AccountRecord | undefined;
     let ok: boolean;
     try {
-      user = await store.getUserByUsername(name);
-      ok = await hasher.verify(user?.passwordHash, password);
+      user = await store.getAccountByUsername(name);
+      ok = await hasher.verify(user?.passwordHash ?? undefined, password);
     } catch (err) {
       // No password was compared (overload, store down): the attempt does not count against
       // the account, but the address pays as for a failure, so this is no cheaper path.
@@ -86,10 +88,10 @@ export class UserService {
       throw this.refused(new AuthError('invalid_credentials'), user?.id, address);
     }
     await limits.refundAccount(name);
-    if (hasher.needsRehash(user.passwordHash)) {
+    if (user.passwordHash !== null && hasher.needsRehash(user.passwordHash)) {
       try {
         const passwordHash = await hasher.hash(password);
-        await store.updateUser(user.id, { passwordHash });
+        await store.updateAccount(user.id, { passwordHash });
         return { ...user, passwordHash };
       } catch (err) {
         this.options.onRehashError?.(err);

@@ -4,7 +4,8 @@
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AuthError, renderHttpError } from '../errors.js';
+import { AuthError } from '../errors.js';
+import { renderHttpError } from './http/error-status.js';
 
 function refusal(code: string | undefined): AuthError {
   if (code === 'HPE_HEADER_OVERFLOW') return new AuthError('headers_too_large');

@@ -12,10 +12,13 @@ import type { Config } from '../config.js';
 import type { Core } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { AuthError } from '../errors.js';
+import { accountRoutes } from './http/api/accounts.js';
 import { healthSteps } from './http/api/health.js';
 import { introspectSteps } from './http/api/introspect.js';
 import { loginSteps } from './http/api/login.js';
 import { logoutSteps } from './http/api/logout.js';
+import { meRoutes } from './http/api/me.js';
+import { provisionSteps } from './http/api/provision.js';
 import { refreshSteps } from './http/api/refresh.js';
 import { revokeSteps } from './http/api/revoke.js';
 import { userAuthSteps } from './http/api/userauth.js';
@@ -68,6 +71,9 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   http.post('/api/revoke', ...revokeSteps(core, config));
   http.post('/api/introspect', ...introspectSteps(core, config));
   http.get('/api/userauth', ...userAuthSteps(core, config));
+  http.post('/api/provision', ...provisionSteps(core, config));
+  accountRoutes(http, core, config);
+  meRoutes(http, core, config);
 
   app.use(errorHandler(log));
   app.use(securityHeaders);

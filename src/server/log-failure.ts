@@ -4,7 +4,7 @@
  * stack and at most once per OVERLOAD_LOG_INTERVAL_MS per code, with how many were not
  * logged; client errors not at all (they are events, not faults).
  */
-import type { AuthError, ErrorCode } from '../errors.js';
+import { SERVER_SIDE_CODES, type AuthError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export const OVERLOAD_LOG_INTERVAL_MS = 1000;
@@ -12,7 +12,7 @@ export const OVERLOAD_LOG_INTERVAL_MS = 1000;
 const lastLogged = new Map<ErrorCode, { at: number; suppressed: number }>();
 
 export function logFailure(log: Logger, error: AuthError, msg: string, fields: Record<string, unknown> = {}, now = Date.now()): void {
-  if (error.status < 500) return;
+  if (!SERVER_SIDE_CODES.has(error.code)) return;
   if (error.code === 'server_error') {
     log.error({ ...fields, err: error.cause ?? error }, msg);
     return;

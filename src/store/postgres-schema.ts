@@ -46,4 +46,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
    );`,
   // A sequence: nextval never waits on a lock and is never rolled back.
   `CREATE SEQUENCE revocation_epoch;`,
+  // Every principal is an account; password users become accounts with the same ids.
+  `ALTER TABLE users RENAME TO accounts;
+   ALTER TABLE accounts ALTER COLUMN username DROP NOT NULL;
+   ALTER TABLE accounts ALTER COLUMN password_hash DROP NOT NULL;
+   ALTER TABLE accounts ADD COLUMN last_login_at BIGINT;
+   ALTER TABLE accounts RENAME CONSTRAINT users_pkey TO accounts_pkey;
+   ALTER TABLE accounts RENAME CONSTRAINT users_username_key TO accounts_username_key;
+   CREATE TABLE account_keys (
+     pubkey TEXT PRIMARY KEY,
+     account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     linked_at BIGINT NOT NULL
+   );
+   CREATE INDEX account_keys_account ON account_keys (account_id);`,
 ];

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { StoreError } from '../errors.js';
-import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type UserRecord } from './records.js';
+import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 type Row = Record<string, unknown>;
@@ -23,9 +23,22 @@ const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null ? null : Number(v));
 
 const toKey = (r: Row): SigningKeyRecord => ({ kid: r.kid as string, privateKey: r.private_key as string, createdAt: num(r.created_at), retiredAt: numOrNull(r.retired_at) });
-const toUser = (r: Row): UserRecord => ({
-  id: r.id as string, username: r.username as string, passwordHash: r.password_hash as string, createdAt: num(r.created_at), disabled: r.disabled as boolean, roles: r.roles as string[],
+const toAccount = (r: Row): AccountRecord => ({
+  id: r.id as string,
+  username: r.username as string | null,
+  passwordHash: r.password_hash as string | null,
+  publicKeys: r.public_keys as string[],
+  roles: r.roles as string[],
+  disabled: r.disabled as boolean,
+  createdAt: num(r.created_at),
+  lastLoginAt: numOrNull(r.last_login_at),
 });
+
+/** An account row with its keys, oldest link first. */
+const ACCOUNT_COLUMNS = `a.*, coalesce((SELECT json_agg(pubkey ORDER BY linked_at, pubkey) FROM account_keys k WHERE k.account_id = a.id), '[]') AS public_keys`;
+/** Matches accounts whose id, username or a linked key starts with $1 (an empty string matches all). */
+const ACCOUNT_PREFIX = `(starts_with(a.id, $1) OR starts_with(a.username, $1)
+  OR EXISTS (SELECT 1 FROM account_keys k WHERE k.account_id = a.id AND starts_with(k.pubkey, $1)))`;
 const toSession = (r: Row): SessionRecord => ({
   sid: r.sid as string, sub: r.sub as string, createdAt: num(r.created_at), expiresAt: num(r.expires_at), revokedAt: numOrNull(r.revoked_at), scope: r.scope as string | null,
 });
@@ -158,36 +171,64 @@ export class PostgresStore implements RecordStore {
     return (await this.count('DELETE FROM signing_keys WHERE kid = $1', [kid])) > 0;
   }
 
-  async createUser(u: UserRecord): Promise<void> {
-    await this.insert(
-      'INSERT INTO users (id, username, password_hash, created_at, disabled, roles) VALUES ($1, $2, $3, $4, $5, $6)',
-      [u.id, u.username, u.passwordHash, u.createdAt, u.disabled, JSON.stringify(u.roles)],
-    );
+  async createAccount(a: AccountRecord): Promise<void> {
+    await this.transaction(async (client) => {
+      await this.insert(
+        'INSERT INTO accounts (id, username, password_hash, created_at, last_login_at, disabled, roles) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [a.id, a.username, a.passwordHash, a.createdAt, a.lastLoginAt, a.disabled, JSON.stringify(a.roles)], client,
+      );
+      for (const pubkey of a.publicKeys) await this.insert('INSERT INTO account_keys (pubkey, account_id, linked_at) VALUES ($1, $2, $3)', [pubkey, a.id, a.createdAt], client);
+    });
   }
 
-  async getUserById(id: string): Promise<UserRecord | undefined> {
-    const [row] = await this.rows('SELECT * FROM users WHERE id = $1', [id]);
-    return row && toUser(row);
+  private async oneAccount(where: string, value: string): Promise<AccountRecord | undefined> {
+    const [row] = await this.rows(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE ${where}`, [value]);
+    return row && toAccount(row);
   }
 
-  async getUserByUsername(username: string): Promise<UserRecord | undefined> {
-    const [row] = await this.rows('SELECT * FROM users WHERE username = $1', [username]);
-    return row && toUser(row);
+  getAccount(id: string): Promise<AccountRecord | undefined> {
+    return this.oneAccount('a.id = $1', id);
   }
 
-  async updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'disabled' | 'roles'>>): Promise<boolean> {
+  getAccountByUsername(username: string): Promise<AccountRecord | undefined> {
+    return this.oneAccount('a.username = $1', username);
+  }
+
+  getAccountByKey(pubkey: string): Promise<AccountRecord | undefined> {
+    return this.oneAccount('a.id = (SELECT account_id FROM account_keys WHERE pubkey = $1)', pubkey);
+  }
+
+  async updateAccount(id: string, patch: AccountPatch): Promise<boolean> {
     return (await this.count(
-      'UPDATE users SET password_hash = coalesce($1, password_hash), disabled = coalesce($2, disabled), roles = coalesce($3::jsonb, roles) WHERE id = $4',
-      [patch.passwordHash ?? null, patch.disabled ?? null, patch.roles === undefined ? null : JSON.stringify(patch.roles), id],
+      `UPDATE accounts SET password_hash = coalesce($1, password_hash), disabled = coalesce($2, disabled), roles = coalesce($3::jsonb, roles),
+         last_login_at = coalesce($4, last_login_at) WHERE id = $5`,
+      [patch.passwordHash ?? null, patch.disabled ?? null, patch.roles === undefined ? null : JSON.stringify(patch.roles), patch.lastLoginAt ?? null, id],
     )) > 0;
   }
 
-  async listUsers({ offset, limit }: { offset: number; limit: number }): Promise<UserRecord[]> {
-    return (await this.rows('SELECT * FROM users ORDER BY username LIMIT $1 OFFSET $2', [limit, offset])).map(toUser);
+  async deleteAccount(id: string): Promise<boolean> {
+    // Its key links go with it (ON DELETE CASCADE), in the same statement.
+    return (await this.count('DELETE FROM accounts WHERE id = $1', [id])) > 0;
   }
 
-  async countUsers(): Promise<number> {
-    return Number((await this.rows('SELECT count(*) AS n FROM users'))[0]!.n);
+  async linkKey(id: string, pubkey: string, at: number): Promise<boolean> {
+    // One statement: no row when the account does not exist; a unique violation when the key is linked.
+    return (await this.count(
+      'INSERT INTO account_keys (pubkey, account_id, linked_at) SELECT $1, id, $3 FROM accounts WHERE id = $2',
+      [pubkey, id, at],
+    )) > 0;
+  }
+
+  async unlinkKey(id: string, pubkey: string): Promise<boolean> {
+    return (await this.count('DELETE FROM account_keys WHERE pubkey = $1 AND account_id = $2', [pubkey, id])) > 0;
+  }
+
+  async listAccounts({ offset, limit, prefix = '' }: AccountQuery): Promise<AccountRecord[]> {
+    return (await this.rows(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE ${ACCOUNT_PREFIX} ORDER BY a.id LIMIT $2 OFFSET $3`, [prefix, limit, offset])).map(toAccount);
+  }
+
+  async countAccounts({ prefix = '' }: Pick<AccountQuery, 'prefix'> = {}): Promise<number> {
+    return Number((await this.rows(`SELECT count(*) AS n FROM accounts a WHERE ${ACCOUNT_PREFIX}`, [prefix]))[0]!.n);
   }
 
   async createSession(s: SessionRecord, t: RefreshTokenRecord): Promise<void> {
@@ -270,22 +311,21 @@ export class PostgresStore implements RecordStore {
     return row && num(row.revoked_at);
   }
 
-  async tokenStanding({ jti, sid, sub, user }: { jti: string; sid: string | undefined; sub: string; user: boolean }): Promise<TokenStanding> {
+  async tokenStanding({ jti, sid, sub, pubkey }: StandingQuery): Promise<TokenStanding> {
     // One statement, one round trip: this runs for every token an instance has not checked lately.
     const [row] = await this.rows(
       `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked,
               (SELECT row_to_json(s) FROM sessions s WHERE sid = $2) AS session,
-              (SELECT revoked_at FROM revoked_subjects WHERE sub = $3) AS subject_revoked_at,
-              CASE WHEN $4 THEN (SELECT json_build_object('disabled', disabled) FROM users WHERE id = $3) END AS "user"`,
-      [jti, sid ?? null, sub, user],
+              (SELECT max(revoked_at) FROM revoked_subjects WHERE sub IN ($3, $4)) AS subject_revoked_at,
+              (SELECT json_build_object('disabled', disabled) FROM accounts WHERE id = $3) AS account`,
+      [jti, sid ?? null, sub, pubkey ?? sub],
     );
-    const standing: TokenStanding = {
+    return {
       jtiRevoked: row!.jti_revoked as boolean,
       session: row!.session ? toSession(row!.session as Row) : undefined,
       subjectRevokedAt: row!.subject_revoked_at === null ? undefined : num(row!.subject_revoked_at),
+      account: (row!.account as { disabled: boolean } | null) ?? undefined,
     };
-    if (user) standing.user = (row!.user as { disabled: boolean } | null) ?? undefined;
-    return standing;
   }
 
   async revocationEpoch(): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * The contract of durable records: signing keys, users, sessions, refresh tokens and
+ * The contract of durable records: signing keys, accounts, sessions, refresh tokens and
  * revocations. Every backend (SQLite in DATA_DIR, PostgreSQL with DATABASE_URL) implements
  * {@link RecordStore} and passes the one shared suite in test/store/records-contract.ts
  * unchanged. Short-lived shared state (limits, single-use values) is the other contract,
@@ -27,18 +27,37 @@ export interface SigningKeyRecord {
   retiredAt: number | null;
 }
 
-/** A password user. */
-export interface UserRecord {
-  /** Opaque unique id (a UUID); the token's `sub`. */
+/**
+ * An account: every principal is one. Password users have a username and a password hash;
+ * keypair identities have public keys (an account made at a key's first login has that key
+ * as its id); accounts an app backend creates may have neither.
+ */
+export interface AccountRecord {
+  /** Unique id; the token's `sub`. */
   id: string;
-  /** Normalised (NFKC, lower case) username. Unique. */
-  username: string;
-  /** argon2id PHC string. */
-  passwordHash: string;
-  createdAt: number;
-  disabled: boolean;
-  /** Scopes the user may be granted. */
+  /** Normalised (NFKC, lower case) username, unique; null for none. */
+  username: string | null;
+  /** argon2id PHC string; null for an account with no password. */
+  passwordHash: string | null;
+  /** Ed25519 identity strings linked to the account, oldest link first. A key belongs to at most one account. */
+  publicKeys: string[];
+  /** Scopes the account may be granted. */
   roles: string[];
+  disabled: boolean;
+  createdAt: number;
+  /** The last successful login (to the precision the core records it), or null. */
+  lastLoginAt: number | null;
+}
+
+/** The fields of an account {@link RecordStore.updateAccount} may change. */
+export type AccountPatch = Partial<Pick<AccountRecord, 'passwordHash' | 'disabled' | 'roles' | 'lastLoginAt'>>;
+
+/** Which accounts {@link RecordStore.listAccounts} answers. */
+export interface AccountQuery {
+  offset: number;
+  limit: number;
+  /** Only accounts whose id, username or a linked key starts with this. */
+  prefix?: string;
 }
 
 /** One login: the chain of refresh tokens that descends from it. */
@@ -85,10 +104,19 @@ export interface TokenStanding {
   jtiRevoked: boolean;
   /** The token's session, if it was stored. */
   session: SessionRecord | undefined;
-  /** The latest revokeSubject time of the token's subject, if any. */
+  /** The latest revokeSubject time of the token's subject, or of its public key when asked for, if any. */
   subjectRevokedAt: number | undefined;
-  /** When asked for: the subject's user (undefined when there is none). */
-  user?: { disabled: boolean } | undefined;
+  /** The subject's account (undefined when there is none). */
+  account: { disabled: boolean } | undefined;
+}
+
+/** What identifies a token to {@link RecordStore.tokenStanding}. */
+export interface StandingQuery {
+  jti: string;
+  sid: string | undefined;
+  sub: string;
+  /** The key a keypair login proved: its revocation (an unlinked key) counts as the subject's. */
+  pubkey: string | undefined;
 }
 
 /** A refresh token to exchange for its successor: what {@link RecordStore.rotateRefreshToken} takes. */
@@ -145,16 +173,30 @@ export interface RecordStore {
   /** Deletes a key (after every token it signed has expired). Returns whether it existed. */
   deleteSigningKey(kid: string): Promise<boolean>;
 
-  /** Adds a user. A username (or id) that exists already: conflict. */
-  createUser(user: UserRecord): Promise<void>;
-  getUserById(id: string): Promise<UserRecord | undefined>;
+  /**
+   * Adds an account with its public keys, in one commit. An id, username or key that exists
+   * already: conflict (of any number of racing creators of one id, exactly one succeeds).
+   */
+  createAccount(account: AccountRecord): Promise<void>;
+  getAccount(id: string): Promise<AccountRecord | undefined>;
   /** Looks up by the normalised username. */
-  getUserByUsername(username: string): Promise<UserRecord | undefined>;
-  /** Changes some fields of a user. Returns false when no such user exists. */
-  updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'disabled' | 'roles'>>): Promise<boolean>;
-  /** Users ordered by username, `limit` at most, after skipping `offset`. */
-  listUsers(options: { offset: number; limit: number }): Promise<UserRecord[]>;
-  countUsers(): Promise<number>;
+  getAccountByUsername(username: string): Promise<AccountRecord | undefined>;
+  /** The account a public key is linked to. */
+  getAccountByKey(pubkey: string): Promise<AccountRecord | undefined>;
+  /** Changes some fields of an account in one statement. Returns false when no such account exists. */
+  updateAccount(id: string, patch: AccountPatch): Promise<boolean>;
+  /** Deletes an account and its key links in one commit. Returns whether it existed. */
+  deleteAccount(id: string): Promise<boolean>;
+  /**
+   * Links a key to an account. False when the account does not exist; conflict when the key
+   * is linked to any account (this one included).
+   */
+  linkKey(id: string, pubkey: string, at: number): Promise<boolean>;
+  /** Unlinks a key from an account; false when it was not linked to it. */
+  unlinkKey(id: string, pubkey: string): Promise<boolean>;
+  /** Accounts ordered by id, `limit` at most, after skipping `offset`. */
+  listAccounts(query: AccountQuery): Promise<AccountRecord[]>;
+  countAccounts(query?: Pick<AccountQuery, 'prefix'>): Promise<number>;
 
   /**
    * Adds a session and its first refresh token in one commit (both or neither). A sid or
@@ -190,9 +232,9 @@ export interface RecordStore {
 
   /**
    * Reads, in one round trip, everything that can end an access token: its jti's revocation,
-   * its session, its subject's revocation and (with `user`) its user's disabled flag.
+   * its session, its subject's (and key's) revocation and its account's disabled flag.
    */
-  tokenStanding(query: { jti: string; sid: string | undefined; sub: string; user: boolean }): Promise<TokenStanding>;
+  tokenStanding(query: StandingQuery): Promise<TokenStanding>;
 
   /**
    * A number that only grows, by at least one with every {@link bumpRevocationEpoch}: an

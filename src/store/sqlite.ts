@@ -3,10 +3,10 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type UserRecord } from './records.js';
+import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
-const MIGRATIONS: string[] = [
+export const SQLITE_MIGRATIONS: readonly string[] = [
   `CREATE TABLE signing_keys (
      kid TEXT PRIMARY KEY,
      private_pem TEXT NOT NULL,
@@ -55,7 +55,32 @@ const MIGRATIONS: string[] = [
    CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL;`,
   `CREATE TABLE revocation_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
    INSERT INTO revocation_epoch (id, value) VALUES (1, 0);`,
+  // Every principal is an account; password users become accounts with the same ids.
+  `CREATE TABLE accounts (
+     id TEXT PRIMARY KEY,
+     username TEXT UNIQUE,
+     password_hash TEXT,
+     created_at INTEGER NOT NULL,
+     last_login_at INTEGER,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     roles TEXT NOT NULL DEFAULT '[]'
+   );
+   INSERT INTO accounts (id, username, password_hash, created_at, disabled, roles)
+     SELECT id, username, password_hash, created_at, disabled, roles FROM users;
+   DROP TABLE users;
+   CREATE TABLE account_keys (
+     pubkey TEXT PRIMARY KEY,
+     account_id TEXT NOT NULL,
+     linked_at INTEGER NOT NULL
+   );
+   CREATE INDEX account_keys_account ON account_keys (account_id);`,
 ];
+
+/** An account row with its keys, oldest link first, as one JSON array. */
+const ACCOUNT_COLUMNS = `a.*, (SELECT json_group_array(pubkey) FROM (SELECT pubkey FROM account_keys k WHERE k.account_id = a.id ORDER BY linked_at, pubkey)) AS public_keys`;
+/** Matches accounts whose id, username or a linked key starts with @prefix (an empty string matches all). */
+const ACCOUNT_PREFIX = `(substr(a.id, 1, length(@prefix)) = @prefix OR substr(a.username, 1, length(@prefix)) = @prefix
+  OR EXISTS (SELECT 1 FROM account_keys k WHERE k.account_id = a.id AND substr(k.pubkey, 1, length(@prefix)) = @prefix))`;
 
 /** The database file and the files SQLite keeps beside it; all hold secrets. */
 const DB_FILE = 'keygate.db';
@@ -88,13 +113,15 @@ const toKey = (r: Row): SigningKeyRecord => ({
   createdAt: r.created_at as number,
   retiredAt: r.retired_at as number | null,
 });
-const toUser = (r: Row): UserRecord => ({
+const toAccount = (r: Row): AccountRecord => ({
   id: r.id as string,
-  username: r.username as string,
-  passwordHash: r.password_hash as string,
-  createdAt: r.created_at as number,
-  disabled: r.disabled === 1,
+  username: r.username as string | null,
+  passwordHash: r.password_hash as string | null,
+  publicKeys: JSON.parse(r.public_keys as string) as string[],
   roles: JSON.parse(r.roles as string) as string[],
+  disabled: r.disabled === 1,
+  createdAt: r.created_at as number,
+  lastLoginAt: r.last_login_at as number | null,
 });
 const toSession = (r: Row): SessionRecord => ({
   sid: r.sid as string,
@@ -134,11 +161,11 @@ export class SqliteStore implements RecordStore {
 
   private migrate(): void {
     const applied = this.db.pragma('user_version', { simple: true }) as number;
-    const pending = MIGRATIONS.slice(applied);
+    const pending = SQLITE_MIGRATIONS.slice(applied);
     if (pending.length === 0) return;
     this.db.transaction(() => {
       for (const sql of pending) this.db.exec(sql);
-      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+      this.db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
     })();
   }
 
@@ -196,40 +223,69 @@ export class SqliteStore implements RecordStore {
     return this.changes('DELETE FROM signing_keys WHERE kid = ?', kid) > 0;
   }
 
-  async createUser(u: UserRecord): Promise<void> {
-    this.insert(
-      'INSERT INTO users (id, username, password_hash, created_at, disabled, roles) VALUES (?, ?, ?, ?, ?, ?)',
-      u.id, u.username, u.passwordHash, u.createdAt, u.disabled ? 1 : 0, JSON.stringify(u.roles),
-    );
+  async createAccount(a: AccountRecord): Promise<void> {
+    this.db.transaction(() => {
+      this.insert(
+        'INSERT INTO accounts (id, username, password_hash, created_at, last_login_at, disabled, roles) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        a.id, a.username, a.passwordHash, a.createdAt, a.lastLoginAt, a.disabled ? 1 : 0, JSON.stringify(a.roles),
+      );
+      for (const pubkey of a.publicKeys) this.insert('INSERT INTO account_keys (pubkey, account_id, linked_at) VALUES (?, ?, ?)', pubkey, a.id, a.createdAt);
+    })();
   }
 
-  async getUserById(id: string): Promise<UserRecord | undefined> {
-    const row = this.get('SELECT * FROM users WHERE id = ?', id);
-    return row && toUser(row);
+  async getAccount(id: string): Promise<AccountRecord | undefined> {
+    const row = this.get(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`, id);
+    return row && toAccount(row);
   }
 
-  async getUserByUsername(username: string): Promise<UserRecord | undefined> {
-    const row = this.get('SELECT * FROM users WHERE username = ?', username);
-    return row && toUser(row);
+  async getAccountByUsername(username: string): Promise<AccountRecord | undefined> {
+    const row = this.get(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = ?`, username);
+    return row && toAccount(row);
   }
 
-  async updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'disabled' | 'roles'>>): Promise<boolean> {
+  async getAccountByKey(pubkey: string): Promise<AccountRecord | undefined> {
+    const row = this.get(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = (SELECT account_id FROM account_keys WHERE pubkey = ?)`, pubkey);
+    return row && toAccount(row);
+  }
+
+  async updateAccount(id: string, patch: AccountPatch): Promise<boolean> {
     // One statement, so concurrent updates of different fields cannot undo each other.
     return this.changes(
-      'UPDATE users SET password_hash = coalesce(?, password_hash), disabled = coalesce(?, disabled), roles = coalesce(?, roles) WHERE id = ?',
+      `UPDATE accounts SET password_hash = coalesce(?, password_hash), disabled = coalesce(?, disabled), roles = coalesce(?, roles),
+         last_login_at = coalesce(?, last_login_at) WHERE id = ?`,
       patch.passwordHash ?? null,
       patch.disabled === undefined ? null : patch.disabled ? 1 : 0,
       patch.roles === undefined ? null : JSON.stringify(patch.roles),
+      patch.lastLoginAt ?? null,
       id,
     ) > 0;
   }
 
-  async listUsers({ offset, limit }: { offset: number; limit: number }): Promise<UserRecord[]> {
-    return this.all('SELECT * FROM users ORDER BY username LIMIT ? OFFSET ?', limit, offset).map(toUser);
+  async deleteAccount(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.changes('DELETE FROM account_keys WHERE account_id = ?', id);
+      return this.changes('DELETE FROM accounts WHERE id = ?', id) > 0;
+    })();
   }
 
-  async countUsers(): Promise<number> {
-    return this.get('SELECT count(*) AS n FROM users')!.n as number;
+  async linkKey(id: string, pubkey: string, at: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!this.get('SELECT 1 FROM accounts WHERE id = ?', id)) return false;
+      this.insert('INSERT INTO account_keys (pubkey, account_id, linked_at) VALUES (?, ?, ?)', pubkey, id, at);
+      return true;
+    }).immediate();
+  }
+
+  async unlinkKey(id: string, pubkey: string): Promise<boolean> {
+    return this.changes('DELETE FROM account_keys WHERE pubkey = ? AND account_id = ?', pubkey, id) > 0;
+  }
+
+  async listAccounts({ offset, limit, prefix = '' }: AccountQuery): Promise<AccountRecord[]> {
+    return this.all(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE ${ACCOUNT_PREFIX} ORDER BY a.id LIMIT @limit OFFSET @offset`, { prefix, limit, offset }).map(toAccount);
+  }
+
+  async countAccounts({ prefix = '' }: Pick<AccountQuery, 'prefix'> = {}): Promise<number> {
+    return this.get(`SELECT count(*) AS n FROM accounts a WHERE ${ACCOUNT_PREFIX}`, { prefix })!.n as number;
   }
 
   async createSession(s: SessionRecord, t: RefreshTokenRecord): Promise<void> {
@@ -310,18 +366,16 @@ export class SqliteStore implements RecordStore {
     return this.get('SELECT revoked_at FROM revoked_subjects WHERE sub = ?', sub)?.revoked_at as number | undefined;
   }
 
-  async tokenStanding({ jti, sid, sub, user }: { jti: string; sid: string | undefined; sub: string; user: boolean }): Promise<TokenStanding> {
+  async tokenStanding({ jti, sid, sub, pubkey }: StandingQuery): Promise<TokenStanding> {
     const session = sid === undefined ? undefined : this.get('SELECT * FROM sessions WHERE sid = ?', sid);
-    const standing: TokenStanding = {
+    const revokedAt = this.get('SELECT max(revoked_at) AS at FROM revoked_subjects WHERE sub IN (?, ?)', sub, pubkey ?? sub)!.at as number | null;
+    const account = this.get('SELECT disabled FROM accounts WHERE id = ?', sub);
+    return {
       jtiRevoked: this.get('SELECT 1 FROM revoked_tokens WHERE jti = ?', jti) !== undefined,
       session: session && toSession(session),
-      subjectRevokedAt: this.get('SELECT revoked_at FROM revoked_subjects WHERE sub = ?', sub)?.revoked_at as number | undefined,
+      subjectRevokedAt: revokedAt ?? undefined,
+      account: account && { disabled: account.disabled === 1 },
     };
-    if (user) {
-      const row = this.get('SELECT disabled FROM users WHERE id = ?', sub);
-      standing.user = row && { disabled: row.disabled === 1 };
-    }
-    return standing;
   }
 
   async revocationEpoch(): Promise<number> {

@@ -82,7 +82,7 @@ describe('the page in a real browser (Chromium)', function () {
     expect(await text('#status')).to.equal('Registered browser_user. Now log in.');
     await page.click('#pw-login');
     await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Logged in with your password.');
-    const user = await kg.core.store.getUserByUsername('browser_user');
+    const user = await kg.core.store.getAccountByUsername('browser_user');
     expect(await text('#subject')).to.equal(user!.id);
     await page.screenshot({ path: `${ARTIFACTS}page-phone.png`, fullPage: true });
     await page.click('#logout');

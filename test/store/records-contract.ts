@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { StoreError } from '../../src/errors.js';
-import type { RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, RecordStore, UserRecord } from '../../src/store/records.js';
+import type { RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, RecordStore, AccountRecord } from '../../src/store/records.js';
 
 export type StoreFactory = () => Promise<RecordStore> | RecordStore;
 
@@ -16,8 +16,11 @@ const key = (kid: string, createdAt: number, retiredAt: number | null = null): S
   retiredAt,
 });
 
-const user = (id: string, username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
-  id, username, passwordHash: `$argon2id$v=19$m=19456,t=2,p=1$${id}`, createdAt: 1000, disabled: false, roles: [], ...extra,
+const user = (id: string, username: string, extra: Partial<AccountRecord> = {}): AccountRecord => ({
+  id, username, passwordHash: `$argon2id$v=19$m=19456,t=2,p=1$${id}`, publicKeys: [], roles: [], disabled: false, createdAt: 1000, lastLoginAt: null, ...extra,
+});
+const keyAccount = (id: string, publicKeys: string[] = [id], extra: Partial<AccountRecord> = {}): AccountRecord => ({
+  id, username: null, passwordHash: null, publicKeys, roles: [], disabled: false, createdAt: 1000, lastLoginAt: null, ...extra,
 });
 const session = (sid: string, sub: string, extra: Partial<SessionRecord> = {}): SessionRecord => ({
   sid, sub, createdAt: 1000, expiresAt: 100_000, revokedAt: null, scope: null, ...extra,
@@ -114,42 +117,100 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
     });
 
-    describe('users', () => {
-      it('creates and finds users by id and by username', async () => {
-        const u = user('u1', 'alice', { roles: ['admin', 'read'] });
-        await store.createUser(u);
-        expect(await store.getUserById('u1')).to.deep.equal(u);
-        expect(await store.getUserByUsername('alice')).to.deep.equal(u);
-        expect(await store.getUserById('nope')).to.equal(undefined);
-        expect(await store.getUserByUsername('bob')).to.equal(undefined);
+    describe('accounts', () => {
+      it('creates and finds accounts by id, by username and by key', async () => {
+        const u = user('u1', 'alice', { roles: ['admin', 'read'], publicKeys: ['bkey1', 'bkey2'] });
+        await store.createAccount(u);
+        expect(await store.getAccount('u1')).to.deep.equal(u);
+        expect(await store.getAccountByUsername('alice')).to.deep.equal(u);
+        expect(await store.getAccountByKey('bkey2')).to.deep.equal(u);
+        expect(await store.getAccount('nope')).to.equal(undefined);
+        expect(await store.getAccountByUsername('bob')).to.equal(undefined);
+        expect(await store.getAccountByKey('bkey3')).to.equal(undefined);
       });
 
-      it('refuses a duplicate username or id with conflict', async () => {
-        await store.createUser(user('u1', 'alice'));
-        await expectDuplicate(store.createUser(user('u2', 'alice')));
-        await expectDuplicate(store.createUser(user('u1', 'bob')));
-        expect(await store.countUsers()).to.equal(1);
+      it('keeps accounts without username or password', async () => {
+        await store.createAccount(keyAccount('bpub1'));
+        await store.createAccount(keyAccount('app-user-7', []));
+        await store.createAccount(keyAccount('app-user-8', []));
+        expect(await store.getAccountByKey('bpub1')).to.deep.equal(keyAccount('bpub1'));
+        expect(await store.getAccount('app-user-7')).to.deep.equal(keyAccount('app-user-7', []));
+        expect(await store.countAccounts()).to.equal(3);
       });
 
-      it('lets exactly one of many concurrent creations of a username win', async () => {
-        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.createUser(user(`u${i}`, 'carol'))));
-        expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
-        expect(await store.countUsers()).to.equal(1);
+      it('refuses a duplicate id, username or key with conflict, and creates nothing of it', async () => {
+        await store.createAccount(user('u1', 'alice', { publicKeys: ['bkey1'] }));
+        await expectDuplicate(store.createAccount(user('u2', 'alice')));
+        await expectDuplicate(store.createAccount(user('u1', 'bob')));
+        await expectDuplicate(store.createAccount(keyAccount('u3', ['bkey9', 'bkey1'])));
+        expect(await store.countAccounts()).to.equal(1);
+        expect(await store.getAccountByKey('bkey9')).to.equal(undefined);
+      });
+
+      it('lets exactly one of many concurrent creations of one id, username or key win', async () => {
+        const byName = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.createAccount(user(`u${i}`, 'carol'))));
+        expect(byName.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        const byId = await Promise.allSettled(Array.from({ length: 20 }, () => store.createAccount(keyAccount('same-id', []))));
+        expect(byId.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        const byKey = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.createAccount(keyAccount(`k${i}`, ['bshared']))));
+        expect(byKey.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        expect(await store.countAccounts()).to.equal(3);
       });
 
       it('updates some fields and leaves the rest', async () => {
-        await store.createUser(user('u1', 'alice'));
-        expect(await store.updateUser('u1', { disabled: true })).to.equal(true);
-        expect(await store.updateUser('u1', { passwordHash: 'new', roles: ['x'] })).to.equal(true);
-        expect(await store.getUserById('u1')).to.deep.equal(user('u1', 'alice', { disabled: true, passwordHash: 'new', roles: ['x'] }));
-        expect(await store.updateUser('nope', { disabled: true })).to.equal(false);
+        await store.createAccount(user('u1', 'alice'));
+        expect(await store.updateAccount('u1', { disabled: true })).to.equal(true);
+        expect(await store.updateAccount('u1', { passwordHash: 'new', roles: ['x'] })).to.equal(true);
+        expect(await store.updateAccount('u1', { lastLoginAt: 7000 })).to.equal(true);
+        expect(await store.updateAccount('u1', { disabled: false })).to.equal(true);
+        expect(await store.getAccount('u1')).to.deep.equal(user('u1', 'alice', { passwordHash: 'new', roles: ['x'], lastLoginAt: 7000 }));
+        expect(await store.updateAccount('nope', { disabled: true })).to.equal(false);
       });
 
-      it('lists users by username with offset and limit', async () => {
-        for (const [id, name] of [['1', 'dave'], ['2', 'bob'], ['3', 'carol'], ['4', 'alice']]) await store.createUser(user(id!, name!));
-        expect((await store.listUsers({ offset: 0, limit: 10 })).map((u) => u.username)).to.deep.equal(['alice', 'bob', 'carol', 'dave']);
-        expect((await store.listUsers({ offset: 1, limit: 2 })).map((u) => u.username)).to.deep.equal(['bob', 'carol']);
-        expect(await store.countUsers()).to.equal(4);
+      it('links a key to one account at most, unlinks it, and links it again', async () => {
+        await store.createAccount(user('u1', 'alice'));
+        await store.createAccount(keyAccount('bpub1'));
+        expect(await store.linkKey('u1', 'bnew', 2000)).to.equal(true);
+        expect(await store.linkKey('u1', 'bnew2', 3000)).to.equal(true);
+        expect((await store.getAccount('u1'))!.publicKeys).to.deep.equal(['bnew', 'bnew2']);
+        await expectDuplicate(store.linkKey('u1', 'bnew', 4000));
+        await expectDuplicate(store.linkKey('u1', 'bpub1', 4000));
+        expect(await store.linkKey('nobody', 'bother', 4000)).to.equal(false);
+        expect(await store.getAccountByKey('bother')).to.equal(undefined);
+        expect(await store.unlinkKey('bpub1', 'bnew')).to.equal(false);
+        expect(await store.unlinkKey('u1', 'bnew')).to.equal(true);
+        expect(await store.unlinkKey('u1', 'bnew')).to.equal(false);
+        expect(await store.linkKey('bpub1', 'bnew', 5000)).to.equal(true);
+        expect((await store.getAccountByKey('bnew'))!.id).to.equal('bpub1');
+      });
+
+      it('lets exactly one of many concurrent links of one key win', async () => {
+        for (let i = 0; i < 5; i++) await store.createAccount(keyAccount(`a${i}`, []));
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.linkKey(`a${i % 5}`, 'bcontested', 1000 + i)));
+        expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof StoreError)).to.equal(true);
+      });
+
+      it('deletes an account with its key links', async () => {
+        await store.createAccount(user('u1', 'alice', { publicKeys: ['bkey1'] }));
+        expect(await store.deleteAccount('u1')).to.equal(true);
+        expect(await store.deleteAccount('u1')).to.equal(false);
+        expect(await store.getAccountByKey('bkey1')).to.equal(undefined);
+        await store.createAccount(keyAccount('bkey1'));
+        expect((await store.getAccountByKey('bkey1'))!.id).to.equal('bkey1');
+      });
+
+      it('lists accounts by id with offset, limit and a prefix of the id, username or a key', async () => {
+        for (const [id, name] of [['4', 'dave'], ['2', 'bob'], ['3', 'carol'], ['1', 'alice']]) await store.createAccount(user(id!, name!));
+        await store.createAccount(keyAccount('bzz', ['bzz', 'bcarolkey']));
+        expect((await store.listAccounts({ offset: 0, limit: 10 })).map((u) => u.id)).to.deep.equal(['1', '2', '3', '4', 'bzz']);
+        expect((await store.listAccounts({ offset: 1, limit: 2 })).map((u) => u.username)).to.deep.equal(['bob', 'carol']);
+        expect((await store.listAccounts({ offset: 0, limit: 10, prefix: 'car' })).map((u) => u.id)).to.deep.equal(['3']);
+        expect((await store.listAccounts({ offset: 0, limit: 10, prefix: 'bcar' })).map((u) => u.id)).to.deep.equal(['bzz']);
+        expect((await store.listAccounts({ offset: 0, limit: 10, prefix: '%' })).map((u) => u.id)).to.deep.equal([]);
+        expect((await store.listAccounts({ offset: 0, limit: 10, prefix: '_' })).map((u) => u.id)).to.deep.equal([]);
+        expect(await store.countAccounts()).to.equal(5);
+        expect(await store.countAccounts({ prefix: 'b' })).to.equal(2);
       });
     });
 
@@ -268,20 +329,24 @@ export function storeContract(name: string, factory: StoreFactory): void {
       });
 
       it('reads everything that can end a token in one call', async () => {
-        await store.createUser(user('u1', 'alice'));
+        await store.createAccount(user('u1', 'alice'));
         await store.createSession(session('s1', 'u1'), refresh('h1', 's1'));
-        expect(await store.tokenStanding({ jti: 'j1', sid: 's1', sub: 'u1', user: true }))
-          .to.deep.equal({ jtiRevoked: false, session: session('s1', 'u1'), subjectRevokedAt: undefined, user: { disabled: false } });
+        expect(await store.tokenStanding({ jti: 'j1', sid: 's1', sub: 'u1', pubkey: undefined }))
+          .to.deep.equal({ jtiRevoked: false, session: session('s1', 'u1'), subjectRevokedAt: undefined, account: { disabled: false } });
         await store.revokeToken('j1', 9000);
         await store.revokeSubject('u1', 5000);
-        await store.updateUser('u1', { disabled: true });
+        await store.updateAccount('u1', { disabled: true });
         await store.endSession({ sid: 's1', sub: 'u1', expiresAt: 1 }, 6000);
-        expect(await store.tokenStanding({ jti: 'j1', sid: 's1', sub: 'u1', user: true }))
-          .to.deep.equal({ jtiRevoked: true, session: session('s1', 'u1', { revokedAt: 6000 }), subjectRevokedAt: 5000, user: { disabled: true } });
-        expect(await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'nobody', user: true }))
-          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: undefined, user: undefined });
-        expect(await store.tokenStanding({ jti: 'j2', sid: 'nope', sub: 'u1', user: false }))
-          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: 5000 });
+        expect(await store.tokenStanding({ jti: 'j1', sid: 's1', sub: 'u1', pubkey: undefined }))
+          .to.deep.equal({ jtiRevoked: true, session: session('s1', 'u1', { revokedAt: 6000 }), subjectRevokedAt: 5000, account: { disabled: true } });
+        expect(await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'nobody', pubkey: undefined }))
+          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: undefined, account: undefined });
+        expect(await store.tokenStanding({ jti: 'j2', sid: 'nope', sub: 'u1', pubkey: 'bkey' }))
+          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: 5000, account: { disabled: true } });
+        // A revoked key (unlinked) counts as the subject's revocation; the later time wins.
+        await store.revokeSubject('bkey', 8000);
+        expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bkey' })).subjectRevokedAt).to.equal(8000);
+        expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bother' })).subjectRevokedAt).to.equal(5000);
       });
 
       it('advances the revocation epoch with every bump, concurrent ones included, and never moves it back', async () => {

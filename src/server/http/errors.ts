@@ -1,6 +1,7 @@
 /** The one HTTP error renderer as Koa middleware, and the 404 for unknown routes. */
 import type { Context, Next } from 'koa';
-import { AuthError, asAuthError, renderHttpError } from '../../errors.js';
+import { AuthError, asAuthError } from '../../errors.js';
+import { renderHttpError } from './error-status.js';
 import type { Logger } from '../../log.js';
 import { logFailure } from '../log-failure.js';
 

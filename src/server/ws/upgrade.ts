@@ -9,7 +9,9 @@ import type { IncomingMessage } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type WebSocket from 'ws';
 import type { WebSocketServer } from 'ws';
-import { AuthError, asAuthError, renderSocketError } from '../../errors.js';
+import { AuthError } from '../../errors.js';
+import { renderSocketError } from './close-codes.js';
+import { renderHttpError } from '../http/error-status.js';
 
 export type SocketHandler = (ctx: ParameterizedContext & { websocket: WebSocket }) => void;
 
@@ -38,9 +40,8 @@ export function verifyUpgrade(routes: ReadonlyMap<string, SocketRoute>, server: 
       // Checked again: other upgrades may have been admitted while this one waited.
       () => (full() ? done(false, 503, 'Service Unavailable', { 'Retry-After': '1' }) : done(true)),
       (err: unknown) => {
-        const error = asAuthError(err);
-        const headers: Record<string, string> = error.retryAfter === undefined ? {} : { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfter))) };
-        done(false, error.status, error.expose ? error.message : 'Internal Server Error', headers);
+        const { status, body, headers } = renderHttpError(err);
+        done(false, status, body.message, headers);
       },
     );
   };

@@ -7,7 +7,8 @@ import WebSocket, { type RawData } from 'ws';
 import type { Config } from '../../config.js';
 import type { Core } from '../../core/index.js';
 import type { KeypairLogin } from '../../core/keypair-login.js';
-import { AuthError, asAuthError, renderSocketError, WS_CLOSE } from '../../errors.js';
+import { AuthError, asAuthError } from '../../errors.js';
+import { renderSocketError, WS_CLOSE } from './close-codes.js';
 import { logFailure } from '../log-failure.js';
 import { ORIGIN_ECHO_MAX } from '../http/cors.js';
 import type { SocketRoute } from './upgrade.js';
@@ -89,13 +90,14 @@ class UserAuthSession {
     } catch (err) {
       return this.fail(err);
     }
-    if (message.type === 'token') return this.sendChallenge(message.pubkey, message.scope);
+    if (message.type === 'token') return void this.sendChallenge(message.pubkey, message.scope);
     void this.sendToken(message.sig);
   };
 
-  private sendChallenge(pubkey: unknown, scope: unknown): void {
+  private async sendChallenge(pubkey: unknown, scope: unknown): Promise<void> {
     try {
-      const challenge = this.login.challenge(pubkey, scope);
+      const challenge = await this.login.challenge(pubkey, scope);
+      if (this.closed) return;
       this.send({ type: 'challenge', value: challenge.toJSON() });
     } catch (err) {
       this.fail(err);

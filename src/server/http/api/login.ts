@@ -2,7 +2,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import type { Config } from '../../../config.js';
 import type { Core } from '../../../core/index.js';
-import { AuthError } from '../../../errors.js';
 import { clientAddress, trustedHops } from '../../address.js';
 import { bodyOf, jsonBody } from '../body.js';
 import { limitByAddress } from '../limits.js';
@@ -15,9 +14,8 @@ export function loginSteps(core: Core, config: Config): Middleware[] {
     jsonBody(config.bodyLimitBytes),
     async function passwordLogin(ctx: ParameterizedContext) {
       const { username, password, scope } = bodyOf(ctx);
-      if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_request', 'scope must be a string.');
-      const user = await core.users.login(username, password, clientAddress(ctx.req, hops));
-      ctx.body = sessionGrantBody(user.id, await core.tokens.startSession(user, scope));
+      const { account, session } = await core.passwordLogin(username, password, scope, clientAddress(ctx.req, hops));
+      ctx.body = sessionGrantBody(account.id, session);
     },
   ];
 }

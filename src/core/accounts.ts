@@ -1,0 +1,345 @@
+/**
+ * Accounts: every principal is one. The use cases of the server-to-server account API and
+ * the admin CLI (create with get-or-create semantics, find, change roles, disable, delete,
+ * list), the account a keypair login becomes, and linking keys to a logged-in account by
+ * proof of possession.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AuthError, StoreError } from '../errors.js';
+import type { AccountRecord, RecordStore } from '../store/records.js';
+import type { StateStore } from '../store/state.js';
+import { emitSafely, type AccountChangedEvent, type CoreEmitter } from './events.js';
+import { parsePublicKey, verifySignature, type PublicIdentity } from './identity.js';
+import { readSignatureBytes } from './keypair-login.js';
+import { validatePassword, type PasswordHasher } from './passwords.js';
+import { validateRoles } from './provision.js';
+import type { TokenService } from './tokens.js';
+import { validateUsername } from './username.js';
+
+/** An account id: 1 to 128 of these characters (a UUID, an app's own user id, an email, a public key string). */
+const ACCOUNT_ID = /^[\w.~:@+=|-]{1,128}$/;
+/** Limit: accounts one list call answers. */
+export const ACCOUNT_PAGE_MAX = 500;
+/** Limit: the longest prefix a list call filters by. */
+export const ACCOUNT_QUERY_MAX = 256;
+/** Limit: keys one account may link. */
+export const ACCOUNT_KEYS_MAX = 32;
+/** A login moves lastLoginAt only when it is older than this: no write per handshake. */
+export const LAST_LOGIN_PRECISION_MS = 60_000;
+/** Bytes of CSPRNG output in a key-linking challenge. */
+const LINK_CHALLENGE_BYTES = 32;
+
+/** An account as the account API and the CLI show it. */
+export interface AccountView {
+  id: string;
+  username: string | null;
+  publicKeys: string[];
+  roles: string[];
+  disabled: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export function accountView(a: AccountRecord): AccountView {
+  return {
+    id: a.id,
+    username: a.username,
+    publicKeys: a.publicKeys,
+    roles: a.roles,
+    disabled: a.disabled,
+    createdAt: new Date(a.createdAt).toISOString(),
+    lastLoginAt: a.lastLoginAt === null ? null : new Date(a.lastLoginAt).toISOString(),
+  };
+}
+
+/** Checks an account id given by an app or an operator. */
+export function validateAccountId(id: unknown): string {
+  if (typeof id !== 'string' || !ACCOUNT_ID.test(id)) {
+    throw new AuthError('invalid_request', 'id must be 1 to 128 characters: letters, digits and . _ ~ : @ + = | -');
+  }
+  return id;
+}
+
+/** What the account API creates. */
+export interface NewAccount {
+  id?: unknown;
+  username?: unknown;
+  password?: unknown;
+  roles?: unknown;
+}
+
+/** What the account API may change. */
+export interface AccountChanges {
+  roles?: unknown;
+  disabled?: unknown;
+}
+
+export interface AccountServiceOptions {
+  store: RecordStore;
+  state: StateStore;
+  hasher: PasswordHasher;
+  tokens: TokenService;
+  events: CoreEmitter;
+  /** How long a key-linking challenge may be answered. */
+  challengeTtlMs: number;
+  now?: () => number;
+  onEventError?: (err: unknown) => void;
+}
+
+export class AccountService {
+  private readonly now: () => number;
+
+  constructor(private readonly options: AccountServiceOptions) {
+    this.now = options.now ?? (() => Date.now());
+  }
+
+  /**
+   * Creates an account. An id or username that exists already is duplicate_entity with
+   * the existing account's id (get-or-create callers ignore it). Without an id, a password
+   * user gets a UUID.
+   */
+  async create(input: NewAccount): Promise<AccountRecord> {
+    const id = input.id === undefined ? randomUUID() : validateAccountId(input.id);
+    const username = input.username === undefined || input.username === null ? null : validateUsername(input.username);
+    if (input.password !== undefined && username === null) throw new AuthError('invalid_request', 'A password needs a username to log in with.');
+    const password = input.password === undefined ? undefined : validatePassword(input.password);
+    const roles = input.roles === undefined ? [] : validateRoles(input.roles);
+    const { store, hasher } = this.options;
+    // An account whose id is a public key string has that key, as if made by its first login.
+    const publicKeys = isPublicKey(id) ? [id] : [];
+    await this.refuseExisting(id, username, publicKeys[0]);
+    const account: AccountRecord = {
+      id, username, passwordHash: password === undefined ? null : await hasher.hash(password),
+      publicKeys, roles, disabled: false, createdAt: this.now(), lastLoginAt: null,
+    };
+    try {
+      await store.createAccount(account);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'conflict') {
+        await this.refuseExisting(id, username, publicKeys[0]);
+      }
+      throw err;
+    }
+    this.changed({ id, change: 'created', by: 'api' });
+    return account;
+  }
+
+  private async refuseExisting(id: string, username: string | null, pubkey: string | undefined): Promise<void> {
+    const { store } = this.options;
+    const existing = (await store.getAccount(id))
+      ?? (username === null ? undefined : await store.getAccountByUsername(username))
+      ?? (pubkey === undefined ? undefined : await store.getAccountByKey(pubkey));
+    if (existing) {
+      const what = existing.id === id ? 'An account with that id' : existing.username === username ? 'That username' : 'That key\'s account';
+      throw new AuthError('duplicate_entity', `${what} exists already.`, { details: { id: existing.id } });
+    }
+  }
+
+  /** The account with this id, public key string or username. */
+  async find(ref: unknown): Promise<AccountRecord | undefined> {
+    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256) return undefined;
+    const { store } = this.options;
+    const byId = ACCOUNT_ID.test(ref) ? await store.getAccount(ref) : undefined;
+    if (byId) return byId;
+    if (ref.startsWith('b')) {
+      const byKey = await store.getAccountByKey(ref);
+      if (byKey) return byKey;
+    }
+    try {
+      return await store.getAccountByUsername(validateUsername(ref));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Like {@link find}, but not_found when there is none. */
+  async get(ref: unknown): Promise<AccountRecord> {
+    const account = await this.find(ref);
+    if (!account) throw new AuthError('not_found', 'No account has that id, public key or username.');
+    return account;
+  }
+
+  /**
+   * Changes roles and the disabled flag. Disabling ends every token and session of the
+   * account at once; removed roles leave the scope of its logins at their next refresh.
+   */
+  async update(ref: unknown, changes: AccountChanges): Promise<AccountRecord> {
+    const roles = changes.roles === undefined ? undefined : validateRoles(changes.roles);
+    if (changes.disabled !== undefined && typeof changes.disabled !== 'boolean') throw new AuthError('invalid_request', 'disabled must be true or false.');
+    const disabled = changes.disabled;
+    const account = await this.get(ref);
+    await this.options.store.updateAccount(account.id, { roles, disabled });
+    if (disabled === true) await this.options.tokens.revokeSubject(account.id, 'account disabled');
+    if (roles !== undefined) this.changed({ id: account.id, change: 'roles', roles });
+    if (disabled !== undefined) this.changed({ id: account.id, change: disabled ? 'disabled' : 'enabled' });
+    return { ...account, roles: roles ?? account.roles, disabled: disabled ?? account.disabled };
+  }
+
+  /** Deletes an account and ends every token and session of it, and of every key it had. */
+  async delete(ref: unknown): Promise<AccountRecord> {
+    const account = await this.get(ref);
+    await this.options.store.deleteAccount(account.id);
+    const { tokens } = this.options;
+    await tokens.revokeSubject(account.id, 'account deleted');
+    for (const key of account.publicKeys) await tokens.revokeSubject(key, 'account deleted');
+    this.changed({ id: account.id, change: 'deleted' });
+    return account;
+  }
+
+  /** A page of accounts, and how many match. */
+  async list(query: { offset?: unknown; limit?: unknown; query?: unknown }): Promise<{ accounts: AccountRecord[]; total: number; offset: number; limit: number }> {
+    const offset = query.offset === undefined ? 0 : Number(query.offset);
+    const limit = query.limit === undefined ? 100 : Number(query.limit);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new AuthError('invalid_request', 'offset must be a whole number, 0 or more.');
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > ACCOUNT_PAGE_MAX) throw new AuthError('invalid_request', `limit must be 1 to ${ACCOUNT_PAGE_MAX}.`);
+    if (query.query !== undefined && (typeof query.query !== 'string' || query.query.length > ACCOUNT_QUERY_MAX)) {
+      throw new AuthError('invalid_request', `query must be a string of at most ${ACCOUNT_QUERY_MAX} characters.`);
+    }
+    const prefix = query.query as string | undefined;
+    const { store } = this.options;
+    const [accounts, total] = await Promise.all([store.listAccounts({ offset, limit, prefix }), store.countAccounts({ prefix })]);
+    return { accounts, total, offset, limit };
+  }
+
+  /**
+   * The account a live access token belongs to (GET /api/me and the key routes). With
+   * `login`, only a token from a login by its holder (password or key) will do: not a
+   * provisioned one, which an app backend asked for.
+   */
+  async ofToken(token: unknown, options: { login?: boolean } = {}): Promise<AccountRecord> {
+    const claims = await this.options.tokens.verify(token);
+    if (options.login && claims.amr === undefined) throw new AuthError('forbidden', 'A provisioned token cannot change its account; log in.');
+    const account = await this.options.store.getAccount(claims.sub);
+    if (!account) throw new AuthError('not_found', 'This token\'s login has no account (it is from before accounts); log in again.');
+    return account;
+  }
+
+  /** The account a key is linked to, if any (a keypair login looks before it sends a challenge). */
+  forKey(pubkey: string): Promise<AccountRecord | undefined> {
+    return this.options.store.getAccountByKey(pubkey);
+  }
+
+  /**
+   * The account of a key that has just proven itself: the one it is linked to, or a new one
+   * whose id is the key string (a UUID if that id is taken). Of racing first logins of one
+   * key, all get the one account.
+   */
+  async ofProvenKey(pubkey: string): Promise<AccountRecord> {
+    const { store } = this.options;
+    const existing = await store.getAccountByKey(pubkey);
+    if (existing) return existing;
+    const at = this.now();
+    for (const id of [pubkey, randomUUID()]) {
+      const account: AccountRecord = { id, username: null, passwordHash: null, publicKeys: [pubkey], roles: [], disabled: false, createdAt: at, lastLoginAt: at };
+      try {
+        await store.createAccount(account);
+        this.changed({ id, change: 'created', by: 'keypair login' });
+        return account;
+      } catch (err) {
+        if (!(err instanceof StoreError) || err.code !== 'conflict') throw err;
+        const winner = await store.getAccountByKey(pubkey);
+        if (winner) return winner;
+        // The id is taken by an account the key is not linked to: try a UUID.
+      }
+    }
+    throw new AuthError('server_error', 'Could not create an account for the key.');
+  }
+
+  /**
+   * The account of an app's own user id, created if missing (provisioning). A user id that
+   * is some account's username or key resolves to that account only by id.
+   */
+  async ofAppUser(id: unknown): Promise<AccountRecord> {
+    const userId = validateAccountId(id);
+    const { store } = this.options;
+    const existing = await store.getAccount(userId);
+    if (existing) return existing;
+    const account: AccountRecord = { id: userId, username: null, passwordHash: null, publicKeys: [], roles: [], disabled: false, createdAt: this.now(), lastLoginAt: null };
+    try {
+      await store.createAccount(account);
+      this.changed({ id: userId, change: 'created', by: 'provision' });
+      return account;
+    } catch (err) {
+      if (!(err instanceof StoreError) || err.code !== 'conflict') throw err;
+      const winner = await store.getAccount(userId);
+      if (!winner) throw err;
+      return winner;
+    }
+  }
+
+  private changed(event: AccountChangedEvent): void {
+    emitSafely(this.options.events, 'account.changed', event, this.options.onEventError);
+  }
+
+  /** Records a login; lastLoginAt moves only when it is older than LAST_LOGIN_PRECISION_MS. */
+  async recordLogin(account: AccountRecord): Promise<void> {
+    const now = this.now();
+    if (account.lastLoginAt !== null && now - account.lastLoginAt < LAST_LOGIN_PRECISION_MS) return;
+    await this.options.store.updateAccount(account.id, { lastLoginAt: now });
+  }
+
+  /**
+   * Step 1 of linking a key: a fresh single-use challenge, bound to this account and key,
+   * that the holder of the key must sign. Asking again replaces it.
+   */
+  async linkChallenge(accountId: string, pubkey: unknown): Promise<{ value: Buffer; expiresAt: number }> {
+    const identity = parsePublicKey(pubkey);
+    const account = await this.get(accountId);
+    if (account.publicKeys.includes(identity.id)) throw new AuthError('key_linked', 'That key is linked to this account already.');
+    const value = randomBytes(LINK_CHALLENGE_BYTES);
+    const expiresAt = this.now() + this.options.challengeTtlMs;
+    await this.options.state.set(linkKey(accountId, identity.id), value.toString('base64'), this.options.challengeTtlMs);
+    return { value, expiresAt };
+  }
+
+  /** Step 2: the key's signature of the challenge links it (the challenge is spent either way). */
+  async link(accountId: string, pubkey: unknown, sig: unknown): Promise<AccountRecord> {
+    const identity: PublicIdentity = parsePublicKey(pubkey);
+    const signature = readSignatureBytes(sig);
+    const stored = await this.options.state.take(linkKey(accountId, identity.id));
+    if (stored === undefined) throw new AuthError('no_challenge');
+    if (!verifySignature(identity, Buffer.from(stored, 'base64'), signature)) {
+      throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
+    }
+    const account = await this.get(accountId);
+    if (account.publicKeys.length >= ACCOUNT_KEYS_MAX) throw new AuthError('invalid_request', `An account may link at most ${ACCOUNT_KEYS_MAX} keys.`);
+    let linked: boolean;
+    try {
+      linked = await this.options.store.linkKey(account.id, identity.id, this.now());
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'conflict') throw new AuthError('key_linked', 'That key is linked to an account already; unlink it there first.');
+      throw err;
+    }
+    if (!linked) throw new AuthError('not_found', 'The account no longer exists.');
+    this.changed({ id: account.id, change: 'key_linked', pubkey: identity.id });
+    return { ...account, publicKeys: [...account.publicKeys, identity.id] };
+  }
+
+  /**
+   * Unlinks a key; every token its logins got ends at once. An account must keep a way to
+   * log in: its last key goes only if it has a password.
+   */
+  async unlink(accountId: string, pubkey: unknown): Promise<AccountRecord> {
+    if (typeof pubkey !== 'string') throw new AuthError('invalid_pubkey');
+    const account = await this.get(accountId);
+    if (!account.publicKeys.includes(pubkey)) throw new AuthError('not_found', 'That key is not linked to this account.');
+    if (account.publicKeys.length === 1 && account.passwordHash === null) {
+      throw new AuthError('last_credential', 'This is the account\'s only way to log in; it cannot be unlinked.');
+    }
+    await this.options.store.unlinkKey(account.id, pubkey);
+    await this.options.tokens.revokeSubject(pubkey, 'key unlinked');
+    this.changed({ id: account.id, change: 'key_unlinked', pubkey });
+    return { ...account, publicKeys: account.publicKeys.filter((k) => k !== pubkey) };
+  }
+}
+
+const linkKey = (accountId: string, pubkey: string) => `link:${accountId}:${pubkey}`;
+
+function isPublicKey(id: string): boolean {
+  try {
+    parsePublicKey(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
