@@ -5,6 +5,7 @@ import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
 import { runCli } from './helpers/cli.js';
+import { within } from './helpers/poll.js';
 import { basic, client } from './helpers/http.js';
 
 const cli = (dataDir: string, args: string[], stdin = '', env: Record<string, string> = {}) => runCli({ DATA_DIR: dataDir, ...TEST_SECRETS, ...env }, args, stdin);
@@ -82,6 +83,42 @@ describe('admin command line', function () {
     expect(intro.body.active).to.equal(true);
     const list = await cli(dir, ['keys', 'list']);
     expect(list.stdout).to.match(new RegExp(`${newKid}.*\\[signing\\]`));
+  });
+
+  it('accounts create / show / list / roles / disable / enable / unlink / delete cover every kind of account', async () => {
+    const api = client(kg.url);
+    const introspect = async (token: string) => (await api.post('/api/introspect', { token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body;
+    const made = await cli(dir, ['accounts', 'create', '--id', 'cli-app-user', '--roles', 'reader,writer']);
+    expect(made.code, made.stderr).to.equal(0);
+    expect(made.stdout).to.equal('created account cli-app-user with roles reader writer\n');
+    const dup = await cli(dir, ['accounts', 'create', '--id', 'cli-app-user']);
+    expect([dup.code, dup.stderr]).to.deep.equal([1, 'keygate: An account with that id exists already.\n']);
+    const named = await cli(dir, ['accounts', 'create', '--username', 'cli_named', '--password'], 'named password\n');
+    expect(named.stdout).to.match(/^created account [0-9a-f-]{36} \(cli_named\)\n$/);
+    expect((await api.post('/api/login', { username: 'cli_named', password: 'named password' })).status).to.equal(200);
+
+    const identity = PrivateKey.fromRandom();
+    const pubkey = identity.public.toString();
+    const keyToken = (await keypairLogin(identity, kg.wsUrl)).token!;
+    const shown = JSON.parse((await cli(dir, ['accounts', 'show', pubkey, '--json'])).stdout);
+    expect(shown).to.include({ id: pubkey, username: null, disabled: false });
+    expect(shown.publicKeys).to.deep.equal([pubkey]);
+    expect((await cli(dir, ['accounts', 'show', 'cli_named'])).stdout).to.match(/^id {11}[0-9a-f-]{36}\nusername {5}cli_named\n/);
+    const listed = await cli(dir, ['accounts', 'list', '--query', 'cli-']);
+    expect(listed.stdout).to.equal('cli-app-user  roles: reader writer\n');
+
+    expect((await cli(dir, ['accounts', 'roles', 'cli-app-user', '--roles', 'reader'])).stdout).to.equal('account cli-app-user has roles: reader\n');
+    expect((await cli(dir, ['accounts', 'roles', 'cli-app-user'])).code, 'roles need --roles').to.equal(2);
+    const provisioned = (await api.post('/api/provision', { user: 'cli-app-user', resources: [] }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body.token;
+    expect((await cli(dir, ['accounts', 'disable', 'cli-app-user'])).stdout).to.equal('disabled account cli-app-user\n');
+    await within(3000, 'the CLI\'s disable reaching the server', async () => (await introspect(provisioned)).active === false);
+    expect((await cli(dir, ['accounts', 'enable', 'cli-app-user'])).code).to.equal(0);
+
+    const unlink = await cli(dir, ['accounts', 'unlink', pubkey, pubkey]);
+    expect([unlink.code, unlink.stderr]).to.deep.equal([1, 'keygate: This is the account\'s only way to log in; it cannot be unlinked.\n']);
+    expect((await cli(dir, ['accounts', 'delete', pubkey])).stdout).to.equal(`deleted account ${pubkey} and revoked its tokens\n`);
+    await within(3000, 'the CLI\'s delete reaching the server', async () => (await introspect(keyToken)).active === false);
+    expect((await cli(dir, ['accounts', 'show', pubkey])).stderr).to.equal('keygate: No account has that id, public key or username.\n');
   });
 
   it('rejects unknown commands with usage and exit code 2', async () => {

@@ -5,6 +5,7 @@
  * acknowledged is lost.
  */
 import { expect } from 'chai';
+import { within } from './helpers/poll.js';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { ownPostgres, ownRedis, requireEngine, type Engine } from './helpers/engines.js';
@@ -14,14 +15,7 @@ import { spawnKeygate, type KeygateProcess } from './helpers/process.js';
 
 const PASSWORD = 'correct horse battery';
 
-async function until(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
-  const started = performance.now();
-  while (performance.now() - started < ms) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not happen within ${ms} ms`);
-}
+const until = (ms: number, what: string, check: () => Promise<boolean>) => within(ms, what, check, 100);
 
 describe('faults: PostgreSQL and Redis down, instances killed', function () {
   this.timeout(180_000);

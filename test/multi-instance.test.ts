@@ -3,6 +3,7 @@
  * item 4). Real processes, real engines; every "within 1 second" is polled, never slept.
  */
 import { expect } from 'chai';
+import { within } from './helpers/poll.js';
 import { POSTGRES_MIGRATIONS } from '../src/store/postgres-schema.js';
 import { decodeProtectedHeader } from 'jose';
 import pg from 'pg';
@@ -16,15 +17,6 @@ import { spawnKeygate, type KeygateProcess } from './helpers/process.js';
 
 const PASSWORD = 'correct horse battery';
 
-/** Polls `check` every 25 ms until it holds; resolves with the ms it took, or fails after `ms`. */
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < ms) {
-    if (await check()) return performance.now() - started;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${what} did not happen within ${ms} ms`);
-}
 
 describe('several instances on PostgreSQL + Redis', function () {
   this.timeout(120_000);
