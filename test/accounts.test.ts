@@ -295,6 +295,15 @@ for (const backend of BACKENDS) {
         expect((await api.post('/api/me/keys', { pubkey, sig: 'x' }, { headers: bearer(token) })).status).to.equal(401);
       });
 
+      it('links at most ACCOUNT_KEYS_MAX (32) keys to one account', async () => {
+        await api.post('/api/accounts', { username: 'many_keys', password: PASSWORD }, { headers: API });
+        const mine = (await api.post('/api/login', { username: 'many_keys', password: PASSWORD })).body.userAuth.token;
+        for (let i = 0; i < 32; i++) expect((await linkKey(api, mine, PrivateKey.fromRandom())).status).to.equal(201);
+        const over = await linkKey(api, mine, PrivateKey.fromRandom());
+        expect([over.status, over.body.message]).to.deep.equal([400, 'An account may link at most 32 keys.']);
+        expect((await api.get('/api/accounts/many_keys', { headers: API })).body.publicKeys).to.have.length(32);
+      });
+
       it('expires a link challenge after CHALLENGE_TTL_MS on the injected clock', async () => {
         const fresh = PrivateKey.fromRandom();
         const pubkey = fresh.public.toString();
