@@ -850,6 +850,56 @@ describe('properties: outside input never gets past the error renderer', () => {
       await fuzzPost('/api/introspect', 100, () => fc.constant(basic(TEST_API_KEY, TEST_API_SECRET)), refusedOrEmpty({ active: false }));
     });
 
+    it('no Bearer header or body can make the /api/me key routes answer 5xx or succeed', async () => {
+      await fuzzPost('/api/me/keys/challenge', 60, anyAuthorization, refused);
+      await fuzzPost('/api/me/keys', 60, anyAuthorization, refused);
+    });
+
+    it('no JSON body can make POST /api/provision answer 5xx; what it grants is exactly what was asked', async () => {
+      const appId = fc.stringMatching(/^[\w.-]{1,20}$/);
+      const resource = fc.record({
+        object: likely(fc.stringMatching(/^[a-z]{1,10}$/)), reference: likely(fc.stringMatching(/^[\w/]{1,20}$/)), permission: likely(fc.constantFrom('join', 'read')),
+      }, { requiredKeys: ['object', 'reference'] });
+      const provisionBody = fc.record({ user: likely(appId), resources: likely(fc.array(resource, { maxLength: 5 })), ttl: likely(fc.integer({ min: -10, max: 30_000 })) }, { requiredKeys: [] })
+        .map((o) => JSON.stringify(o));
+      let granted = 0;
+      await fc.assert(fc.asyncProperty(fc.oneof(anyBody(), { weight: 3, arbitrary: provisionBody }), async (body) => {
+        const req: Sent = { method: 'POST', path: '/api/provision', body, headers: { ...json, ...basic(TEST_API_KEY, TEST_API_SECRET) } };
+        const reply = await send(kgUsers, req);
+        const what = `${show(body)} -> ${reply.status} ${show(reply.body)}`;
+        expect(reply.status, what).to.be.below(500);
+        if (reply.status >= 400) {
+          expect(HTTP_STATUS[reply.body.error as ErrorCode], what).to.equal(reply.status);
+          return;
+        }
+        const sent = JSON.parse(body) as { user: string; resources?: unknown[] };
+        expect(reply.body.user, what).to.equal(sent.user);
+        expect(reply.body.resources, what).to.deep.equal(sent.resources ?? []);
+        const claims = JSON.parse(Buffer.from(String(reply.body.token).split('.')[1]!, 'base64url').toString()) as { sub: string; resources: unknown };
+        expect([claims.sub, claims.resources], what).to.deep.equal([sent.user, sent.resources ?? []]);
+        granted++;
+      }), runs(150));
+      expect(granted, 'some bodies were granted (the property is not only refusals)').to.be.above(0);
+    });
+
+    it('no JSON body can make POST /api/accounts answer 5xx', async () => {
+      const accountBody = fc.record({ id: likely(fc.stringMatching(/^[\w.:@-]{1,20}$/)), username: likely(plausibleName), roles: likely(fc.array(fc.constantFrom('a', 'b c', '')) ) }, { requiredKeys: [] })
+        .map((o) => JSON.stringify(o));
+      let created = 0;
+      await fc.assert(fc.asyncProperty(fc.oneof(anyBody(), { weight: 3, arbitrary: accountBody }), async (body) => {
+        const req: Sent = { method: 'POST', path: '/api/accounts', body, headers: { ...json, ...basic(TEST_API_KEY, TEST_API_SECRET) } };
+        const reply = await send(kgUsers, req);
+        if (reply.status >= 400) return expectSafeReply(reply, req);
+        // The only answer of a creation is the id (which may look like anything an app chose, even "rt_…").
+        // An empty body makes an account with a UUID, as {} does.
+        const sent = (body.trim() === '' ? {} : JSON.parse(body)) as { id?: unknown };
+        expect([reply.status, Object.keys(reply.body)]).to.deep.equal([201, ['id']]);
+        if (sent.id !== undefined) expect(reply.body.id).to.equal(sent.id);
+        created++;
+      }), runs(100));
+      expect(created, 'some bodies made an account').to.be.above(0);
+    });
+
     it('no Bearer header or body can make POST /api/logout answer 5xx or succeed', async () => {
       await fuzzPost('/api/logout', 100, anyAuthorization, refused);
     });

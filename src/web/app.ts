@@ -1,4 +1,7 @@
-/** The demo page: a keypair login over /ws/userauth and password logins over the HTTP API. */
+/**
+ * The demo page: a keypair login over /ws/userauth and password logins over the HTTP API;
+ * after a login, the account (GET /api/me), to which a password user can link this browser's key.
+ */
 import { login, LoginError, WebCryptoIdentity, type UserAuth } from '../client/index.js';
 
 const IDENTITY_KEY = 'keygate.identity';
@@ -11,8 +14,31 @@ interface Session {
   refreshToken?: string;
 }
 
+/** The account as GET /api/me and the key routes show it. */
+interface Account {
+  id: string;
+  username: string | null;
+  publicKeys: string[];
+  roles: string[];
+  disabled: boolean;
+  createdAt: string | null;
+  lastLoginAt: string | null;
+}
+
+/** An error answer of the API: its HTTP status, its code (`error`) and its message. */
+class ApiError extends Error {
+  constructor(message: string, readonly status: number, readonly code: string | undefined) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const KEY_LINKED_ELSEWHERE = 'This browser\'s key already belongs to another account (it logged in on its own, or was linked there). '
+  + 'Unlink it there first, or make a new identity.';
+
 let identity: WebCryptoIdentity | undefined;
 let session: Session | undefined;
+let account: Account | undefined;
 let ticker: number | undefined;
 
 function showError(message: string): void {
@@ -49,6 +75,7 @@ function formatRemaining(ms: number): string {
 
 function render(): void {
   window.clearInterval(ticker);
+  renderAccount();
   const logged = session !== undefined;
   $('session').hidden = !logged;
   $('claims-box').hidden = !logged;
@@ -65,11 +92,91 @@ function render(): void {
   ticker = window.setInterval(tick, 1000);
 }
 
-function signedIn(next: Session, what: string): void {
+/** One linked key of the account; this browser's own is marked. */
+function keyItem(pubkey: string, mine: boolean): HTMLLIElement {
+  const item = document.createElement('li');
+  item.dataset.pubkey = pubkey;
+  const code = document.createElement('code');
+  code.className = 'key';
+  code.textContent = pubkey;
+  item.append(code);
+  if (mine) {
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    tag.textContent = 'this browser';
+    item.classList.add('this-browser');
+    item.append(tag);
+  }
+  return item;
+}
+
+function renderAccount(): void {
+  $('account').hidden = !session || !account;
+  if (!session || !account) return;
+  const mine = identity?.public.toString();
+  $('account-id').textContent = account.id;
+  $('account-username-row').hidden = account.username === null;
+  $('account-username').textContent = account.username ?? '';
+  $('account-roles').textContent = account.roles.length > 0 ? account.roles.join(', ') : 'none';
+  const keys = account.publicKeys.map((pubkey) => keyItem(pubkey, pubkey === mine));
+  if (keys.length === 0) {
+    const none = document.createElement('li');
+    none.className = 'muted';
+    none.textContent = 'No key linked yet.';
+    keys.push(none);
+  }
+  $('account-keys').replaceChildren(...keys);
+  $('link-key').hidden = session.method !== 'password' || mine === undefined || account.publicKeys.includes(mine);
+}
+
+/** Fetches the logged-in account; a token from before accounts (404) simply has none to show. */
+async function loadAccount(): Promise<void> {
+  const current = session;
+  if (!current) return;
+  let answer: Account;
+  try {
+    answer = (await api<Account>('/api/me', { method: 'GET', token: current.userAuth.token })).body;
+  } catch (err) {
+    if (session !== current || (err instanceof ApiError && err.status === 404)) return;
+    throw err;
+  }
+  if (session !== current) return; // logged out or in again meanwhile
+  account = answer;
+  renderAccount();
+}
+
+async function signedIn(next: Session, what: string): Promise<void> {
   session = next;
+  account = undefined;
   clearError();
   setStatus(what, true);
   render();
+  await loadAccount();
+}
+
+/**
+ * Links this browser's key to the password user's account: the key signs the server's
+ * challenge (proof of possession), and the answer is the account with the key.
+ */
+async function linkBrowserKey(): Promise<void> {
+  const current = session;
+  const key = identity;
+  if (!current) throw new Error('Log in first.');
+  if (!key) throw new Error('No identity yet.');
+  const pubkey = key.public.toString();
+  const token = current.userAuth.token;
+  try {
+    const { body: challenge } = await api<{ value: { data: number[] } }>('/api/me/keys/challenge', { body: { pubkey }, token });
+    const sig = await key.sign(Uint8Array.from(challenge.value.data));
+    const { body } = await api<Account>('/api/me/keys', { body: { pubkey, sig: { type: 'Buffer', data: Array.from(sig) } }, token });
+    if (session === current) account = body;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 'key_linked')) throw err;
+    await loadAccount(); // linked here already (say, from another tab), or to another account?
+    if (!account?.publicKeys.includes(pubkey)) throw new Error(KEY_LINKED_ELSEWHERE, { cause: err });
+  }
+  renderAccount();
+  setStatus('Linked this browser\'s key: its key pair logins now get this account.', true);
 }
 
 /** Runs an action with its button disabled; failures become readable messages. */
@@ -86,21 +193,24 @@ async function act(button: HTMLButtonElement, action: () => Promise<void>): Prom
 }
 
 /** A call of keygate's JSON API; callers know the shape of the route's answer (T). */
-async function api<T = unknown>(path: string, init: { body?: unknown; token?: string } = {}): Promise<{ status: number; body: T }> {
+async function api<T = unknown>(
+  path: string,
+  init: { method?: 'GET' | 'POST' | 'DELETE'; body?: unknown; token?: string } = {},
+): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   let res: Response;
   try {
-    res = await fetch(path, { method: 'POST', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    res = await fetch(path, { method: init.method ?? 'POST', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
   } catch {
     throw new Error(`Cannot reach the server at ${location.origin}: it may be down.`);
   }
   const text = await res.text();
   const body: unknown = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
-    const message = (body as { message?: string } | undefined)?.message ?? `The server answered ${res.status}.`;
-    throw new Error(message);
+    const answer = body as { error?: string; message?: string } | undefined;
+    throw new ApiError(answer?.message ?? `The server answered ${res.status}.`, res.status, answer?.error);
   }
   return { status: res.status, body: body as T };
 }
@@ -128,21 +238,25 @@ function wire(): void {
   const kpNew = $<HTMLButtonElement>('kp-new');
   kpLogin.addEventListener('click', () => act(kpLogin, async () => {
     if (!identity) throw new Error('No identity yet.');
+    let userAuth: UserAuth;
     try {
-      const userAuth = await login(identity, location.origin, { timeoutMs: 10_000 });
-      signedIn({ method: 'keypair', userAuth }, 'Logged in with your key pair.');
+      userAuth = await login(identity, location.origin, { timeoutMs: 10_000 });
     } catch (err) {
       if (err instanceof LoginError && err.kind === 'connection') throw new Error(`Cannot reach the server at ${location.origin}: it may be down.`, { cause: err });
       throw err;
     }
+    await signedIn({ method: 'keypair', userAuth }, 'Logged in with your key pair.');
   }));
-  kpNew.addEventListener('click', () => act(kpNew, () => loadIdentity(true)));
+  kpNew.addEventListener('click', () => act(kpNew, async () => {
+    await loadIdentity(true);
+    renderAccount(); // which key is this browser's has changed
+  }));
 
   $('pw-form').addEventListener('submit', (event) => {
     event.preventDefault();
     void act($<HTMLButtonElement>('pw-login'), async () => {
       const { body } = await api<{ userAuth: UserAuth; refreshToken: string }>('/api/login', { body: credentials() });
-      signedIn({ method: 'password', userAuth: body.userAuth, refreshToken: body.refreshToken }, 'Logged in with your password.');
+      await signedIn({ method: 'password', userAuth: body.userAuth, refreshToken: body.refreshToken }, 'Logged in with your password.');
     });
   });
   const register = $<HTMLButtonElement>('pw-register');
@@ -152,11 +266,15 @@ function wire(): void {
     setStatus(`Registered ${username}. Now log in.`, true);
   }));
 
+  const linkKey = $<HTMLButtonElement>('link-key');
+  linkKey.addEventListener('click', () => act(linkKey, linkBrowserKey));
+
   const logout = $<HTMLButtonElement>('logout');
   logout.addEventListener('click', () => act(logout, async () => {
     if (!session) return;
     await api('/api/logout', { token: session.userAuth.token });
     session = undefined;
+    account = undefined;
     setStatus('Logged out. The token no longer works.');
     render();
   }));

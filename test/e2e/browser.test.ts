@@ -55,6 +55,19 @@ describe('the page in a real browser (Chromium)', function () {
     return text('#subject');
   }
 
+  const waitForPubkey = () => page.waitForFunction(() => document.querySelector('#pubkey')?.textContent?.startsWith('bbaarei'));
+
+  async function passwordLogin(username: string, password: string): Promise<void> {
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.click('#pw-login');
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Logged in with your password.');
+  }
+
+  /** The account box once it shows the given id. */
+  const waitForAccount = (id: string) => page.waitForFunction((i) => document.querySelector('#account:not([hidden]) #account-id')?.textContent === i, id);
+  const linkedKeys = () => page.$$eval('#account-keys li[data-pubkey]', (items) => items.map((li) => li.getAttribute('data-pubkey')));
+
   it('logs in with a key pair made in the browser; the subject is the identity shown', async () => {
     await page.goto(kg.url);
     await page.waitForFunction(() => document.querySelector('#pubkey')?.textContent?.startsWith('bbaarei'));
@@ -64,6 +77,11 @@ describe('the page in a real browser (Chromium)', function () {
     expect(await text('#status')).to.equal('Logged in with your key pair.');
     expect(await text('#countdown')).to.match(/^(\d+ h )?\d+ min \d\d s$/);
     expect(JSON.parse(await page.textContent('#claims') ?? '{}')).to.include({ sub: pubkey, iss: 'keygate' });
+    await waitForAccount(pubkey); // the key's first login made it an account of its own
+    expect(await linkedKeys()).to.deep.equal([pubkey]);
+    expect(await text('#account-keys li.this-browser code')).to.equal(pubkey);
+    expect(await page.isHidden('#account-username-row')).to.equal(true);
+    expect(await page.isHidden('#link-key')).to.equal(true);
   });
 
   it('keeps the identity across a reload and logs in again with it', async () => {
@@ -84,10 +102,13 @@ describe('the page in a real browser (Chromium)', function () {
     await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Logged in with your password.');
     const user = await kg.core.store.getAccountByUsername('browser_user');
     expect(await text('#subject')).to.equal(user!.id);
+    await waitForAccount(user!.id);
+    expect(await text('#account-username')).to.equal('browser_user');
     await page.screenshot({ path: `${ARTIFACTS}page-phone.png`, fullPage: true });
     await page.click('#logout');
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Logged out'));
     expect(await page.isHidden('#session')).to.equal(true);
+    expect(await page.isHidden('#account')).to.equal(true);
   });
 
   it('shows a wrong password as a readable error', async () => {
@@ -98,6 +119,67 @@ describe('the page in a real browser (Chromium)', function () {
     expect(await text('#error')).to.equal('Invalid username or password.');
     await page.setViewportSize({ width: 1100, height: 900 });
     await page.screenshot({ path: `${ARTIFACTS}page-desktop.png`, fullPage: true });
+  });
+
+  it('links this browser\'s key to a password account in one click; a key pair login then gets the account', async () => {
+    const user = await kg.core.users.register('linking_user', 'correct horse battery', ['editor', 'viewer']);
+    await page.goto(kg.url);
+    await waitForPubkey();
+    // This browser's key logged in on its own above, which made it an account of its own: start from a new identity.
+    const previous = await text('#pubkey');
+    await page.click('#kp-new');
+    await page.waitForFunction((p) => {
+      const shown = document.querySelector('#pubkey')?.textContent ?? '';
+      return shown.startsWith('bbaarei') && shown !== p;
+    }, previous);
+    const pubkey = await text('#pubkey');
+
+    await passwordLogin('linking_user', 'correct horse battery');
+    await waitForAccount(user.id);
+    expect(await text('#account-username')).to.equal('linking_user');
+    expect(await text('#account-roles')).to.equal('editor, viewer');
+    expect(await linkedKeys()).to.deep.equal([]);
+    expect(await text('#account-keys')).to.equal('No key linked yet.');
+
+    await page.click('#link-key');
+    await page.waitForSelector('#account-keys li.this-browser');
+    expect(await linkedKeys()).to.deep.equal([pubkey]);
+    expect(await text('#account-keys li.this-browser code')).to.equal(pubkey);
+    expect(await page.isHidden('#link-key')).to.equal(true);
+    expect(await text('#status')).to.equal('Linked this browser\'s key: its key pair logins now get this account.');
+    expect(await page.isHidden('#error')).to.equal(true);
+    expect((await kg.core.store.getAccount(user.id))?.publicKeys).to.deep.equal([pubkey]);
+    await page.screenshot({ path: `${ARTIFACTS}page-account.png`, fullPage: true });
+
+    // The same browser, so the same stored identity: its key pair login gets the account.
+    await page.reload();
+    await waitForPubkey();
+    expect(await text('#pubkey')).to.equal(pubkey);
+    await page.click('#kp-login');
+    await page.waitForFunction((id) => document.querySelector('#subject')?.textContent === id, user.id);
+    expect(await text('#status')).to.equal('Logged in with your key pair.');
+    expect(JSON.parse(await page.textContent('#claims') ?? '{}')).to.include({ sub: user.id, pubkey });
+    await waitForAccount(user.id);
+    expect(await text('#account-username')).to.equal('linking_user');
+    expect(await text('#account-roles')).to.equal('editor, viewer');
+    expect(await linkedKeys()).to.deep.equal([pubkey]);
+    expect(await page.isHidden('#link-key')).to.equal(true);
+    expect(await kg.core.store.getAccount(pubkey)).to.equal(undefined); // no account of its own
+  });
+
+  it('says so when this browser\'s key belongs to another account', async () => {
+    const other = await kg.core.users.register('other_user', 'correct horse battery');
+    await page.goto(kg.url);
+    await waitForPubkey();
+    await passwordLogin('other_user', 'correct horse battery');
+    await waitForAccount(other.id);
+    expect(await text('#account-roles')).to.equal('none');
+    await page.click('#link-key');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await text('#error')).to.match(/^This browser's key already belongs to another account/);
+    expect(await linkedKeys()).to.deep.equal([]);
+    expect(await page.isVisible('#link-key')).to.equal(true);
+    expect((await kg.core.store.getAccount(other.id))?.publicKeys).to.deep.equal([]);
   });
 
   it('breaks no Content-Security-Policy rule', () => {
