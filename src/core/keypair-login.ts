@@ -9,6 +9,7 @@ import { AuthError, asAuthError } from '../errors.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import { parsePublicKey, SIGNATURE_LENGTH, verifySignature, type PublicIdentity } from './identity.js';
 import type { AccountService } from './accounts.js';
+import type { AccountRecord } from '../store/records.js';
 import { grantScope, type Grant, type Provisioner } from './provision.js';
 
 /** Bytes of CSPRNG output in every challenge. */
@@ -28,7 +29,7 @@ export interface KeypairLoginOptions {
 type State =
   | { step: 'awaiting-pubkey' }
   | { step: 'checking-account' }
-  | { step: 'awaiting-signature'; identity: PublicIdentity; challenge: Buffer; expiresAt: number; scope: string | undefined }
+  | { step: 'awaiting-signature'; identity: PublicIdentity; challenge: Buffer; expiresAt: number; scope: string | undefined; account: AccountRecord | undefined }
   | { step: 'finished' };
 
 /** Reads a signature sent as Buffer JSON ({type:'Buffer', data:[...]}) or a plain byte array. */
@@ -89,7 +90,7 @@ export class KeypairLogin {
       // Abandoned (timeout, closed socket) while the account was looked up: already recorded.
       if (this.current.step !== 'checking-account') throw new AuthError('handshake_timeout');
       const challenge = randomBytes(CHALLENGE_BYTES);
-      this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, scope: granted };
+      this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, scope: granted, account };
       return challenge;
     } catch (err) {
       if (this.current.step !== 'finished') {
@@ -116,8 +117,9 @@ export class KeypairLogin {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
       const { accounts, provisioner } = this.options;
-      const account = await accounts.ofProvenKey(state.identity.id);
-      if (account.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
+      // The account read before the challenge, one store read per handshake; made now at a key's first login.
+      // Disabled since? Its tokens are refused at every check (the disable revoked them).
+      const account = state.account ?? await accounts.ofProvenKey(state.identity.id);
       await accounts.recordLogin(account);
       // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
       return provisioner.issue(
