@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { LIVE_CHECKS_MAX, LiveChecks } from '../src/core/live-checks.js';
+import { KEY_ACCOUNT_REMEMBER_S } from '../src/core/tokens.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { basic, bearer, client } from './helpers/http.js';
 
@@ -31,12 +32,45 @@ describe('remembered checks of live tokens', () => {
 
   it('answers repeated introspections from the remembered checks: one epoch read per REVOCATION_CACHE_MS, no per-token read', async () => {
     const token = (await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl)).token!;
+    clock.advance(501); // the handshake confirmed the epoch (for its key's account); let that lapse
     reads.standing = reads.epoch = 0;
     for (let i = 0; i < 5; i++) expect(await active(token)).to.equal(true);
     expect(reads).to.deep.equal({ standing: 1, epoch: 1 });
     clock.advance(501);
     for (let i = 0; i < 5; i++) expect(await active(token)).to.equal(true);
     expect(reads).to.deep.equal({ standing: 1, epoch: 2 });
+  });
+
+  it('remembers the account of a returning key: its handshakes read no account, and an account change is seen at once', async () => {
+    const identity = PrivateKey.fromRandom();
+    const pubkey = identity.public.toString();
+    await keypairLogin(identity, kg.wsUrl);
+    const store = kg.core.store;
+    const getAccountByKey = store.getAccountByKey.bind(store);
+    let accountReads = 0;
+    store.getAccountByKey = (key) => {
+      accountReads++;
+      return getAccountByKey(key);
+    };
+    try {
+      await keypairLogin(identity, kg.wsUrl); // the first returning login reads and remembers it
+      accountReads = 0;
+      for (let i = 0; i < 3; i++) await keypairLogin(identity, kg.wsUrl);
+      expect(accountReads, 'returning handshakes within REVOCATION_CACHE_MS').to.equal(0);
+      clock.advance(KEY_ACCOUNT_REMEMBER_S * 1000);
+      await keypairLogin(identity, kg.wsUrl);
+      expect(accountReads, 'read again after KEY_ACCOUNT_REMEMBER_S, even with nothing changed').to.equal(1);
+      accountReads = 0;
+      await kg.core.accounts.update(pubkey, { roles: ['late-role'] });
+      const auth = await keypairLogin(identity, kg.wsUrl, { scope: 'late-role' });
+      expect(accountReads, 'a role change is seen by the next handshake').to.equal(1);
+      expect(auth.token).to.be.a('string');
+      await kg.core.accounts.update(pubkey, { disabled: true });
+      const refused = await keypairLogin(identity, kg.wsUrl).catch((e: Error) => e.message);
+      expect(refused).to.equal('This identity is disabled.');
+    } finally {
+      store.getAccountByKey = getAccountByKey;
+    }
   });
 
   it('forgets every check at a revocation made through this instance', async () => {

@@ -170,6 +170,7 @@ export class AccountService {
     const account = await this.get(ref);
     await this.options.store.updateAccount(account.id, { roles, disabled });
     if (disabled === true) await this.options.tokens.revokeSubject(account.id, 'account disabled');
+    else await this.options.tokens.accountChanged();
     if (roles !== undefined) this.changed({ id: account.id, change: 'roles', roles });
     if (disabled !== undefined) this.changed({ id: account.id, change: disabled ? 'disabled' : 'enabled' });
     return { ...account, roles: roles ?? account.roles, disabled: disabled ?? account.disabled };
@@ -216,7 +217,7 @@ export class AccountService {
 
   /** The account a key is linked to, if any (a keypair login looks before it sends a challenge). */
   forKey(pubkey: string): Promise<AccountRecord | undefined> {
-    return this.options.store.getAccountByKey(pubkey);
+    return this.options.tokens.accountOfKey(pubkey);
   }
 
   /**
@@ -276,6 +277,8 @@ export class AccountService {
     const now = this.now();
     if (account.lastLoginAt !== null && now - account.lastLoginAt < LAST_LOGIN_PRECISION_MS) return;
     await this.options.store.updateAccount(account.id, { lastLoginAt: now });
+    // The record may be the one remembered for its key: keep it current, so the next login writes nothing.
+    account.lastLoginAt = now;
   }
 
   /**
@@ -311,6 +314,7 @@ export class AccountService {
       throw err;
     }
     if (!linked) throw new AuthError('not_found', 'The account no longer exists.');
+    await this.options.tokens.accountChanged();
     this.changed({ id: account.id, change: 'key_linked', pubkey: identity.id });
     return { ...account, publicKeys: [...account.publicKeys, identity.id] };
   }

@@ -114,8 +114,10 @@ export class Core {
     core.unsubscribe = async () => {
       await Promise.all(subscriptions.map((off) => off()));
     };
-    core.events.on('token.revoked', () =>
-      options.state.publish(REVOCATIONS_CHANNEL, '').catch((err: unknown) => options.onBackgroundError?.(err)));
+    // Revocations and account changes: every instance forgets its remembered checks at once.
+    const announce = () => options.state.publish(REVOCATIONS_CHANNEL, '').catch((err: unknown) => options.onBackgroundError?.(err));
+    core.events.on('token.revoked', announce);
+    core.events.on('account.changed', announce);
     await core.hasher.warm();
     return core;
   }

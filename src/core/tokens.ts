@@ -45,6 +45,8 @@ export interface TokenServiceOptions {
 }
 
 const REFRESH_PREFIX = 'rt_';
+/** Limit: how long a key's account is remembered at most, even when nothing changes (seconds). */
+export const KEY_ACCOUNT_REMEMBER_S = 60;
 /** Limit: the longest token (access or refresh) looked at. */
 export const TOKEN_MAX = 8192;
 const hashRefresh = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -68,11 +70,14 @@ export class TokenService {
   private readonly now: () => number;
   private readonly signingKey: JWTVerifyGetKey;
   private readonly checks: LiveChecks<Verified>;
+  /** The accounts of keys that logged in lately, remembered like token checks (a handshake then reads nothing). */
+  private readonly keyAccounts: LiveChecks<{ account: AccountRecord; exp: number }>;
   private confirming: Promise<void> | undefined;
 
   constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? (() => Date.now());
     this.checks = new LiveChecks(options.revocationCacheMs);
+    this.keyAccounts = new LiveChecks(options.revocationCacheMs);
     this.signingKey = async (header) => {
       const key = header.kid === undefined ? undefined : options.keys.publicKey(header.kid);
       if (!key) throw new AuthError('invalid_token', 'Unknown signing key.');
@@ -152,7 +157,10 @@ export class TokenService {
   /** Reads the store's revocation epoch, once for every request that needs it at the same time. */
   private confirmRevocationEpoch(now: number): Promise<void> {
     this.confirming ??= this.options.store.revocationEpoch()
-      .then((epoch) => this.checks.confirm(epoch, now))
+      .then((epoch) => {
+        this.checks.confirm(epoch, now);
+        this.keyAccounts.confirm(epoch, now);
+      })
       .finally(() => (this.confirming = undefined));
     return this.confirming;
   }
@@ -169,6 +177,34 @@ export class TokenService {
   /** Forgets every remembered check: called for every revocation, here or on another instance. */
   forgetChecks(): void {
     this.checks.forget();
+    this.keyAccounts.forget();
+  }
+
+  /**
+   * The account a key is linked to, as the handshake reads it before its challenge. A key
+   * with an account is remembered until something changes anywhere (every account change
+   * moves the revocation epoch, see {@link accountChanged}), for at most
+   * KEY_ACCOUNT_REMEMBER_S; a key without one is read every time (its first login makes it).
+   */
+  async accountOfKey(pubkey: string): Promise<AccountRecord | undefined> {
+    const now = this.now();
+    if (this.keyAccounts.needsConfirmation(now)) await this.confirmRevocationEpoch(now);
+    const remembered = this.keyAccounts.get(pubkey, now);
+    if (remembered?.fresh) return remembered.value.account;
+    const begun = this.keyAccounts.begin();
+    const account = await this.options.store.getAccountByKey(pubkey);
+    if (account) this.keyAccounts.remember(pubkey, { account, exp: Math.floor(now / 1000) + KEY_ACCOUNT_REMEMBER_S }, begun);
+    return account;
+  }
+
+  /**
+   * After an account change that ends no token (roles, a linked key): the epoch moves, so
+   * every instance forgets what it remembered within REVOCATION_CACHE_MS (at once when the
+   * core announces the change on Redis), and this one forgets now.
+   */
+  async accountChanged(): Promise<void> {
+    await this.options.store.bumpRevocationEpoch();
+    this.forgetChecks();
   }
 
   /** Throws invalid_token unless nothing has ended the token: its jti, its session, its subject or key, its account. */
@@ -289,7 +325,7 @@ export class TokenService {
    */
   private async revoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): Promise<void> {
     await this.options.store.bumpRevocationEpoch();
-    this.checks.forget();
+    this.forgetChecks();
     emitSafely(this.options.events, 'token.revoked', { sub, sid, jti, reason }, this.options.onEventError);
   }
 }
