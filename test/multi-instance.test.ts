@@ -146,6 +146,32 @@ describe('several instances on PostgreSQL + Redis', function () {
     expect(results.filter((r) => r.status === 401)).to.have.length(49);
   });
 
+  it('redeems an HTTP challenge issued by A on any instance, exactly once of 30 answers spread over all three', async () => {
+    const identity = PrivateKey.fromRandom();
+    const headers = { 'x-forwarded-for': '10.7.0.1' };
+    const issued = await a.post('/api/challenges', { pubkey: identity.public.toString() }, { headers });
+    expect(issued.status).to.equal(201);
+    const sig = Array.from(await identity.sign(Uint8Array.from(issued.body.value.data as number[])));
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      [a, b, c][i % 3]!.post(`/api/challenges/${issued.body.id}`, { sig: { type: 'Buffer', data: sig } }, { headers })));
+    expect(replies.filter((r) => r.status === 200)).to.have.length(1);
+    expect(replies.filter((r) => r.status === 400 && r.body.error === 'no_challenge')).to.have.length(29);
+    const token = replies.find((r) => r.status === 200)!.body.token as string;
+    expect(await introspect(c, token)).to.equal(true);
+    // And the capitalised websocket path on another instance.
+    const auth = await keypairLogin(identity, `${instances[1]!.wsUrl}/ws/userAuth`);
+    expect(await introspect(a, auth.token!)).to.equal(true);
+  });
+
+  it('refuses a key disabled through A at the next handshake on B, before any challenge', async () => {
+    const identity = PrivateKey.fromRandom();
+    const pubkey = identity.public.toString();
+    await keypairLogin(identity, instances[1]!.wsUrl); // B remembers the key's account
+    expect((await a.request('PATCH', `/api/accounts/${pubkey}`, { disabled: true }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).status).to.equal(200);
+    await within(1000, 'B refusing the disabled key', async () =>
+      (await keypairLogin(identity, instances[1]!.wsUrl).then(() => '', (e: Error) => e.message)) === 'This identity is disabled.');
+  });
+
   it('signs with the new key on every instance within 1 s of `keys rotate` from the CLI', async () => {
     // One live token per instance; reissuing it shows which key that instance signs with.
     const tokens = await Promise.all(instances.map(async (i) => (await keypairLogin(PrivateKey.fromRandom(), i.wsUrl)).token!));

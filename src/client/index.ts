@@ -175,4 +175,68 @@ export function loginWithChallenge(identity: Identity, url: string, options: Log
   return () => login(identity, url, options);
 }
 
+/** Turns 'ws(s)://host' or 'http(s)://host[/base]' into the HTTP base URL of the API. */
+function httpBase(url: string): string {
+  let base = url.replace(/^ws(s?):\/\//, 'http$1://');
+  while (base.endsWith('/')) base = base.slice(0, -1);
+  return base;
+}
+
+/** POSTs JSON and returns the parsed answer; any refusal becomes a LoginError with the server's message. */
+async function postJson(url: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  } catch (err) {
+    if (signal.aborted) throw new LoginError('timeout', 'No token from the auth server in time.');
+    throw new LoginError('connection', `The auth server cannot be reached: ${String(err)}`);
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new LoginError(res.ok ? 'protocol' : 'refused', res.ok ? 'The auth server sent an answer that is not JSON.' : `The auth server refused (HTTP ${res.status}).`);
+  }
+  if (!res.ok) {
+    const message = (parsed as { message?: unknown } | null)?.message;
+    throw new LoginError(res.status >= 500 ? 'connection' : 'refused', typeof message === 'string' ? message : `The auth server refused (HTTP ${res.status}).`);
+  }
+  return parsed;
+}
+
+/**
+ * One keypair login over plain HTTP, for clients that cannot hold a websocket open:
+ * POST /api/challenges, sign the challenge, POST the signature; resolves with the UserAuth.
+ */
+export async function loginOverHttp(identity: Identity, baseUrl: string, options: LoginOptions = {}): Promise<UserAuth> {
+  const signal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const base = httpBase(baseUrl);
+  const request: Record<string, unknown> = { pubkey: identity.public.toString() };
+  if (options.scope !== undefined) request.scope = options.scope;
+  const challenge = await postJson(`${base}/api/challenges`, request, signal) as { id?: unknown; value?: { data?: unknown } };
+  const bytes = challenge.value?.data;
+  if (typeof challenge.id !== 'string' || !Array.isArray(bytes)) throw new LoginError('protocol', 'The auth server sent a malformed challenge.');
+  let sig: Uint8Array;
+  try {
+    sig = await identity.sign(Uint8Array.from(bytes as number[]));
+  } catch (err) {
+    throw new LoginError('protocol', `Signing the challenge failed: ${String(err)}`);
+  }
+  const answer = await postJson(`${base}/api/challenges/${encodeURIComponent(challenge.id)}`, { sig: { type: 'Buffer', data: Array.from(sig) } }, signal);
+  if (!isUserAuth(answer)) throw new LoginError('protocol', 'The auth server sent a malformed UserAuth.');
+  return answer;
+}
+
+/**
+ * A callback for `Client.withUserAuth` that logs in over plain HTTP instead of a websocket:
+ * each call makes a fresh challenge and resolves with a fresh UserAuth.
+ *
+ * @param identity the user's Ed25519 identity (e.g. `PrivateKey.fromRandom()`).
+ * @param baseUrl the auth server, 'https://host[:port]' (a ws(s):// URL is taken as its http(s) twin).
+ */
+export function loginWithHttpChallenge(identity: Identity, baseUrl: string, options: LoginOptions = {}): () => Promise<UserAuth> {
+  return () => loginOverHttp(identity, baseUrl, options);
+}
+
 export { WebCryptoIdentity } from './identity.js';

@@ -12,6 +12,7 @@ import { AuthError, asAuthError } from '../errors.js';
 import type { AccountRecord } from '../store/records.js';
 import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
 import { AccountService } from './accounts.js';
+import { HttpChallenges } from './http-challenges.js';
 import { KeypairLogin } from './keypair-login.js';
 import { Limits } from './limits.js';
 import { PasswordHasher } from './passwords.js';
@@ -54,6 +55,8 @@ export class Core {
   readonly users: UserService;
   readonly accounts: AccountService;
   readonly tokens: TokenService;
+  /** The keypair login over plain HTTP (POST /api/challenges). */
+  readonly challenges: HttpChallenges;
   /** POST /api/provision: tokens for an app's own users, with resources. */
   readonly resources: ResourceProvisioning;
   /** The clock every part of the core reads (ms since the epoch). */
@@ -99,6 +102,10 @@ export class Core {
       store, state, hasher: this.hasher, tokens: this.tokens, events: this.events, challengeTtlMs: config.challengeTtlMs, now, onEventError,
     });
     this.resources = new ResourceProvisioning(this.accounts, this.provisioner, config.provisionTtl, now);
+    this.challenges = new HttpChallenges({
+      state, accounts: this.accounts, provisioner: this.provisioner, limits: this.limits, events: this.events,
+      challengeTtlMs: config.challengeTtlMs, now, onEventError,
+    });
   }
 
   /** Builds the core, loads (or makes) the signing keys and follows rotations made by any instance. */
@@ -117,7 +124,8 @@ export class Core {
     // Revocations and account changes: every instance forgets its remembered checks at once.
     const announce = () => options.state.publish(REVOCATIONS_CHANNEL, '').catch((err: unknown) => options.onBackgroundError?.(err));
     core.events.on('token.revoked', announce);
-    core.events.on('account.changed', announce);
+    // A new account stales nothing remembered (a key without an account is never remembered).
+    core.events.on('account.changed', (e) => (e.change === 'created' ? undefined : announce()));
     await core.hasher.warm();
     return core;
   }

@@ -49,6 +49,34 @@ export function readSignatureBytes(sig: unknown): Uint8Array {
   return Uint8Array.from(data as number[]);
 }
 
+/**
+ * Before a challenge is sent, by every door: the key's account (a disabled one is refused)
+ * and the scope it may have (within its roles; none for a key without an account).
+ */
+export async function admitKey(accounts: AccountService, identity: PublicIdentity, scope: string | undefined): Promise<{ account: AccountRecord | undefined; scope: string | undefined }> {
+  const account = await accounts.forKey(identity.id);
+  if (account?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
+  return { account, scope: grantScope({ method: 'keypair', id: identity.id, roles: account?.roles ?? [] }, scope) };
+}
+
+/**
+ * After the key's signature verified, by every door: its account (read before the
+ * challenge, or made now at the key's first login), the login recorded, and the grant. An
+ * account disabled meanwhile is no risk: disabling revoked its tokens, and every check reads
+ * the flag.
+ */
+export async function grantProvenKey(
+  { accounts, provisioner }: Pick<KeypairLoginOptions, 'accounts' | 'provisioner'>,
+  pubkey: string,
+  known: AccountRecord | undefined,
+  scope: string | undefined,
+): Promise<Grant> {
+  const account = known ?? await accounts.ofProvenKey(pubkey);
+  await accounts.recordLogin(account);
+  // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
+  return provisioner.issue({ method: 'keypair', id: account.id, roles: account.roles, pubkey }, { scope, sid: randomUUID() });
+}
+
 export class KeypairLogin {
   private state: State = { step: 'awaiting-pubkey' };
   private readonly now: () => number;
@@ -84,9 +112,7 @@ export class KeypairLogin {
     });
     this.state = { step: 'checking-account' };
     try {
-      const account = await this.options.accounts.forKey(identity.id);
-      if (account?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
-      const granted = grantScope({ method: 'keypair', id: identity.id, roles: account?.roles ?? [] }, scope as string | undefined);
+      const { account, scope: granted } = await admitKey(this.options.accounts, identity, scope as string | undefined);
       // Abandoned (timeout, closed socket) while the account was looked up: already recorded.
       if (this.current.step !== 'checking-account') throw new AuthError('handshake_timeout');
       const challenge = randomBytes(CHALLENGE_BYTES);
@@ -116,16 +142,7 @@ export class KeypairLogin {
       if (!verifySignature(state.identity, state.challenge, signature)) {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
-      const { accounts, provisioner } = this.options;
-      // The account read before the challenge, one store read per handshake; made now at a key's first login.
-      // Disabled since? Its tokens are refused at every check (the disable revoked them).
-      const account = state.account ?? await accounts.ofProvenKey(state.identity.id);
-      await accounts.recordLogin(account);
-      // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
-      return provisioner.issue(
-        { method: 'keypair', id: account.id, roles: account.roles, pubkey: state.identity.id },
-        { scope: state.scope, sid: randomUUID() },
-      );
+      return grantProvenKey(this.options, state.identity.id, state.account, state.scope);
     }, state.step === 'awaiting-signature' ? state.identity.id : undefined);
   }
 

@@ -13,6 +13,7 @@ import type { Core } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { AuthError } from '../errors.js';
 import { accountRoutes } from './http/api/accounts.js';
+import { challengeRoutes } from './http/api/challenges.js';
 import { healthSteps } from './http/api/health.js';
 import { introspectSteps } from './http/api/introspect.js';
 import { loginSteps } from './http/api/login.js';
@@ -49,7 +50,9 @@ export interface RunningServer {
 
 /** The websocket routes: the upgrade check and the dispatch both read this one table. */
 export function socketRoutes(core: Core, config: Config, log: Logger): ReadonlyMap<string, SocketRoute> {
-  return new Map([['/ws/userauth', userAuthSocket(core, config, log)]]);
+  const userAuth = userAuthSocket(core, config, log);
+  // /ws/userAuth: the capitalised path some Textile client versions use.
+  return new Map([['/ws/userauth', userAuth], ['/ws/userAuth', userAuth]]);
 }
 
 export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketRoute>) {
@@ -74,6 +77,7 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   http.post('/api/provision', ...provisionSteps(core, config));
   accountRoutes(http, core, config);
   meRoutes(http, core, config);
+  challengeRoutes(http, core, config);
 
   app.use(errorHandler(log));
   app.use(securityHeaders);
