@@ -128,6 +128,8 @@ export const CONFIG_VARIABLES = {
   registration: variable('REGISTRATION', 'open', '`open`: anyone may POST /api/users; `closed`: it needs HTTP Basic USER_API_KEY:USER_API_SECRET.', oneOf('open', 'closed')),
   trustProxy: variable('TRUST_PROXY', 'false', '`true`: take the client address from X-Forwarded-For as your proxy appended it (only behind your own proxy).', bool),
   trustedProxyHops: variable('TRUSTED_PROXY_HOPS', '1', 'With TRUST_PROXY: how many proxies of yours append to X-Forwarded-For; the client is the entry that many from the right.', int(1, 16)),
+  loginRedirectOrigins: variable('LOGIN_REDIRECT_ORIGINS', '', 'Comma-separated exact origins a login request\'s postLoginURL may send users back to; empty refuses every login request (no open redirect).', origins),
+  loginRequestTtl: variable('LOGIN_REQUEST_TTL', '600', 'Limit: seconds a login request may be completed, and its details read after completion.', int(10, DAY)),
   publicUrl: variable('PUBLIC_URL', undefined, 'The origin users reach keygate at (`https://auth.example.com`); the page\'s CSP names it. Unset: the Host header, if it is a plain host[:port].', origin),
   refreshTtl: variable('REFRESH_TTL', '2592000', 'Lifetime of a login session (its refresh tokens) in seconds.', int(60, 365 * DAY)),
   revocationCacheMs: variable('REVOCATION_CACHE_MS', '500', 'Limit: how often an instance asks the record store whether anything was revoked anywhere (one small read) before it trusts the tokens it has checked; a revocation made elsewhere reaches it within this, sooner by a message on Redis. 0 checks every token every time.', int(0, 1000)),

@@ -76,6 +76,39 @@ export type Introspection =
   | { active: false }
   | { active: true; token_type: 'Bearer'; iss: string; sub: string; iat: number; exp: number; jti: string; sid?: string; scope?: string; amr?: string[]; pubkey?: string; resources?: Resource[] };
 
+/** What {@link KeygateAdmin.requestLogin} asks for; any other field is kept and handed back with the details. */
+export interface LoginRequestOptions {
+  /** Where the user's browser returns after the login; must contain `{token}` and be on an origin of LOGIN_REDIRECT_ORIGINS. */
+  postLoginURL: string;
+  /** Roles the user must hold: any of them, or all with requireAllRoles. A user with the role `superuser` passes every requirement. */
+  requiredRoles?: string[];
+  requireAllRoles?: boolean;
+  [extra: string]: unknown;
+}
+
+export interface LoginRequest {
+  /** Send the user's browser here: keygate's page, which logs the user in and returns them to postLoginURL. */
+  loginUrl: string;
+  /** The request's token; the same one comes back in postLoginURL. */
+  token: string;
+  /** ISO 8601: the user must log in before this. */
+  expiresAt: string;
+}
+
+/** Who logged in through a login request. */
+export interface LoginDetails {
+  userId: string;
+  username: string | null;
+  publicKeys: string[];
+  roles: string[];
+  /** True for a user with the role `superuser`: give access regardless of roles. */
+  superUser: boolean;
+  /** The login request as you sent it. */
+  request: LoginRequestOptions & { requiredRoles: string[]; requireAllRoles: boolean };
+  /** False for the first read; true for a later one with allowDuplicateRequest. */
+  isDuplicateRequest: boolean;
+}
+
 export interface AccountPage {
   accounts: Account[];
   total: number;
@@ -170,6 +203,21 @@ export class KeygateAdmin {
   /** A short-lived token for one of your users, carrying exactly these resources (Room Service style). */
   async provision(request: ProvisionRequest): Promise<Provisioned> {
     return this.call('POST', '/api/provision', request);
+  }
+
+  /** Creates a hosted login request (the Jelpp Wei client's requestLogin): send the browser to `loginUrl`. */
+  async requestLogin(options: LoginRequestOptions): Promise<LoginRequest> {
+    return this.call('POST', '/api/login-requests', options);
+  }
+
+  /**
+   * Who logged in for a login request, by the token your postLoginURL received. Readable once:
+   * a second read is KeygateError 410 `already_read` unless `allowDuplicateRequest`; before the
+   * user has logged in, 409 `login_pending`; unknown or expired, 404.
+   */
+  async getLoginDetails(token: string, options: { allowDuplicateRequest?: boolean } = {}): Promise<LoginDetails> {
+    const qs = options.allowDuplicateRequest ? '?allowDuplicateRequest=true' : '';
+    return this.call('GET', `/api/login-requests/${encodeURIComponent(token)}${qs}`);
   }
 
   /** RFC 7662 introspection of an access token. */

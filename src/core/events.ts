@@ -51,12 +51,19 @@ export interface AccountChangedEvent {
   roles?: string[];
 }
 
+export interface LoginRequestEvent {
+  stage: 'created' | 'completed' | 'redeemed';
+  /** Who logged in (completed, redeemed). */
+  userId?: string;
+}
+
 /** Every event the core emits, by name. */
 export interface CoreEvents {
   'grant.issued': GrantIssuedEvent;
   'login.refused': LoginRefusedEvent;
   'token.revoked': TokenRevokedEvent;
   'account.changed': AccountChangedEvent;
+  'login_request': LoginRequestEvent;
 }
 
 export type CoreEmitter = Emittery<CoreEvents>;

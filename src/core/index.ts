@@ -13,6 +13,7 @@ import type { AccountRecord } from '../store/records.js';
 import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
 import { AccountService } from './accounts.js';
 import { HttpChallenges } from './http-challenges.js';
+import { LoginRequests } from './login-requests.js';
 import { KeypairLogin } from './keypair-login.js';
 import { Limits } from './limits.js';
 import { PasswordHasher } from './passwords.js';
@@ -55,6 +56,8 @@ export class Core {
   readonly users: UserService;
   readonly accounts: AccountService;
   readonly tokens: TokenService;
+  /** Hosted login requests with single-use results (POST /api/login-requests). */
+  readonly loginRequests: LoginRequests;
   /** The keypair login over plain HTTP (POST /api/challenges). */
   readonly challenges: HttpChallenges;
   /** POST /api/provision: tokens for an app's own users, with resources. */
@@ -102,6 +105,9 @@ export class Core {
       store, state, hasher: this.hasher, tokens: this.tokens, events: this.events, challengeTtlMs: config.challengeTtlMs, now, onEventError,
     });
     this.resources = new ResourceProvisioning(this.accounts, this.provisioner, config.provisionTtl, now);
+    this.loginRequests = new LoginRequests({
+      state, accounts: this.accounts, events: this.events, redirectOrigins: config.loginRedirectOrigins, ttlMs: config.loginRequestTtl * 1000, now, onEventError,
+    });
     this.challenges = new HttpChallenges({
       state, accounts: this.accounts, provisioner: this.provisioner, limits: this.limits, events: this.events,
       challengeTtlMs: config.challengeTtlMs, now, onEventError,

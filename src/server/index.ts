@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { AuthError } from '../errors.js';
 import { accountRoutes } from './http/api/accounts.js';
 import { challengeRoutes } from './http/api/challenges.js';
+import { loginRequestRoutes } from './http/api/login-requests.js';
 import { healthSteps } from './http/api/health.js';
 import { introspectSteps } from './http/api/introspect.js';
 import { loginSteps } from './http/api/login.js';
@@ -78,6 +79,7 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   accountRoutes(http, core, config);
   meRoutes(http, core, config);
   challengeRoutes(http, core, config);
+  loginRequestRoutes(http, core, config);
 
   app.use(errorHandler(log));
   app.use(securityHeaders);

@@ -39,6 +39,11 @@ export function socketOrigin(config: Pick<Config, 'publicUrl' | 'trustProxy' | '
   return `${secure ? 'wss' : 'ws'}://${host}`;
 }
 
+/** The HTTP origin of this server (links it hands out, such as a login request's loginUrl), by the same rule as {@link socketOrigin}. */
+export function httpOrigin(config: Pick<Config, 'publicUrl' | 'trustProxy' | 'trustedProxyHops'>, ctx: ParameterizedContext): string {
+  return config.publicUrl ?? socketOrigin(config, ctx).replace(/^ws/, 'http');
+}
+
 /** No inline script or style, nothing from elsewhere; sockets and fetches go back to this server only. */
 function pageCsp(ws: string): string {
   return [

@@ -1,0 +1,185 @@
+/**
+ * Hosted login requests (the Jelpp Wei pattern): an app backend asks for a login request,
+ * sends the user's browser to keygate's page, the user logs in there and the page completes
+ * the request, the browser comes back to the app's postLoginURL with the request's token,
+ * and the app's backend reads who logged in, once. Everything lives in the shared state
+ * store with an expiry, and each single-use step is one atomic set-if-absent, so exactly one
+ * completion and one first read win, on any instance.
+ */
+import { randomBytes } from 'node:crypto';
+import { AuthError } from '../errors.js';
+import type { AccountRecord } from '../store/records.js';
+import type { StateStore } from '../store/state.js';
+import type { AccountService } from './accounts.js';
+import { emitSafely, type CoreEmitter } from './events.js';
+import { validateRoles } from './provision.js';
+
+/** Limit: the longest postLoginURL. */
+export const POST_LOGIN_URL_MAX = 2048;
+/** Limit: bytes of the extra fields a login request keeps (as JSON). */
+export const LOGIN_REQUEST_EXTRA_MAX = 4096;
+/** The role that passes every requirement. */
+export const SUPERUSER_ROLE = 'superuser';
+/** Login request tokens: 256 random bits, base64url. */
+const TOKEN = /^[\w-]{43}$/;
+const PLACEHOLDER = '{token}';
+
+/** The request as the app sent it, handed back with the details. */
+export type LoginRequestBody = Record<string, unknown> & { postLoginURL: string; requiredRoles: string[]; requireAllRoles: boolean };
+
+interface Completion {
+  request: LoginRequestBody;
+  userId: string;
+  username: string | null;
+  publicKeys: string[];
+  roles: string[];
+  completedAt: number;
+}
+
+/** What the app's backend reads once a user has logged in. */
+export interface LoginDetails {
+  userId: string;
+  username: string | null;
+  publicKeys: string[];
+  roles: string[];
+  superUser: boolean;
+  request: LoginRequestBody;
+  isDuplicateRequest: boolean;
+}
+
+export interface LoginRequestsOptions {
+  state: StateStore;
+  accounts: AccountService;
+  events: CoreEmitter;
+  /** LOGIN_REDIRECT_ORIGINS. */
+  redirectOrigins: readonly string[];
+  /** LOGIN_REQUEST_TTL, ms. */
+  ttlMs: number;
+  now: () => number;
+  onEventError?: (err: unknown) => void;
+}
+
+/**
+ * Checks a postLoginURL: http(s), no userinfo, `{token}` somewhere after the origin, and an
+ * origin on the allow-list. Returns the URL as given (the token is put in at completion).
+ */
+export function validatePostLoginUrl(value: unknown, allowed: readonly string[]): string {
+  const refuse = (problem: string) => new AuthError('invalid_request', `postLoginURL ${problem}`);
+  if (typeof value !== 'string' || value.length === 0) throw refuse('is required: the URL users return to, containing {token}.');
+  if (value.length > POST_LOGIN_URL_MAX) throw refuse(`must be at most ${POST_LOGIN_URL_MAX} characters.`);
+  if (!value.includes(PLACEHOLDER)) throw refuse('must contain {token}, where the login request\'s token goes.');
+  // Two different stand-ins must give one origin: {token} cannot reach the scheme, userinfo or host.
+  const parsed = [fill(value, 'aaaa'), fill(value, 'bbbb')].map((u) => {
+    try {
+      return new URL(u);
+    } catch {
+      throw refuse('is not an absolute URL.');
+    }
+  });
+  const [first, second] = parsed as [URL, URL];
+  if (first.protocol !== 'https:' && first.protocol !== 'http:') throw refuse('must be http: or https:.');
+  if (first.username !== '' || first.password !== '' || second.username !== '' || second.password !== '') throw refuse('must not contain a user name or password.');
+  if (first.origin !== second.origin) throw refuse('may have {token} only after the origin (in the path, query or fragment).');
+  if (!allowed.includes(first.origin)) {
+    throw refuse(allowed.length === 0
+      ? 'cannot be accepted: no origin is allowed (set LOGIN_REDIRECT_ORIGINS).'
+      : `origin ${first.origin} is not in LOGIN_REDIRECT_ORIGINS.`);
+  }
+  return value;
+}
+
+const fill = (url: string, token: string) => url.split(PLACEHOLDER).join(encodeURIComponent(token));
+
+/** Whether an account meets a request's role requirement: any (default) or all of them; superuser passes every one. */
+export function meetsRoles(roles: readonly string[], required: readonly string[], all: boolean): boolean {
+  if (required.length === 0 || roles.includes(SUPERUSER_ROLE)) return true;
+  return all ? required.every((r) => roles.includes(r)) : required.some((r) => roles.includes(r));
+}
+
+export class LoginRequests {
+  constructor(private readonly options: LoginRequestsOptions) {}
+
+  /** Creates a login request; `token` identifies it to the page, the redirect and the app. */
+  async create(body: Record<string, unknown>): Promise<{ token: string; expiresAt: number }> {
+    const { postLoginURL, requiredRoles, requireAllRoles, ...extra } = body;
+    const request: LoginRequestBody = {
+      ...extra,
+      postLoginURL: validatePostLoginUrl(postLoginURL, this.options.redirectOrigins),
+      requiredRoles: requiredRoles === undefined ? [] : validateRoles(requiredRoles),
+      requireAllRoles: requireAllRoles === undefined ? false : checkBoolean(requireAllRoles),
+    };
+    if (Buffer.byteLength(JSON.stringify(extra)) > LOGIN_REQUEST_EXTRA_MAX) {
+      throw new AuthError('invalid_request', `The extra fields of a login request are limited to ${LOGIN_REQUEST_EXTRA_MAX} bytes of JSON.`);
+    }
+    const token = randomBytes(32).toString('base64url');
+    const { state, ttlMs, now } = this.options;
+    const expiresAt = now() + ttlMs;
+    await state.set(requestKey(token), JSON.stringify({ request, expiresAt }), ttlMs);
+    emitSafely(this.options.events, 'login_request', { stage: 'created' }, this.options.onEventError);
+    return { token, expiresAt };
+  }
+
+  /** What the page shows before the user logs in: where the user will be sent back to. */
+  async describe(token: unknown): Promise<{ origin: string; requiredRoles: string[]; requireAllRoles: boolean; expiresAt: number }> {
+    const { request, expiresAt } = await this.pending(token);
+    return { origin: new URL(fill(request.postLoginURL, 'x')).origin, requiredRoles: request.requiredRoles, requireAllRoles: request.requireAllRoles, expiresAt };
+  }
+
+  /**
+   * The page, with the user's access token: checks the required roles and completes the
+   * request once. Returns where to send the browser.
+   */
+  async complete(token: unknown, accessToken: unknown): Promise<{ redirect: string }> {
+    const { request } = await this.pending(token);
+    const account: AccountRecord = await this.options.accounts.ofToken(accessToken, { login: true });
+    if (!meetsRoles(account.roles, request.requiredRoles, request.requireAllRoles)) {
+      throw new AuthError('roles_missing', `This app requires ${request.requireAllRoles ? 'all' : 'one'} of the roles: ${request.requiredRoles.join(', ')}.`);
+    }
+    const { state, ttlMs, now } = this.options;
+    const completion: Completion = {
+      request, userId: account.id, username: account.username, publicKeys: account.publicKeys, roles: account.roles, completedAt: now(),
+    };
+    // The details stay readable for LOGIN_REQUEST_TTL after completion.
+    if (!(await state.add(doneKey(token as string), JSON.stringify(completion), ttlMs))) throw new AuthError('already_completed');
+    emitSafely(this.options.events, 'login_request', { stage: 'completed', userId: account.id }, this.options.onEventError);
+    return { redirect: fill(request.postLoginURL, token as string) };
+  }
+
+  /**
+   * The app's backend: who logged in. The first read answers isDuplicateRequest: false; any
+   * later one is already_read, or (allowDuplicateRequest) the details with isDuplicateRequest: true.
+   */
+  async details(token: unknown, allowDuplicateRequest: boolean): Promise<LoginDetails> {
+    if (typeof token !== 'string' || !TOKEN.test(token)) throw new AuthError('not_found', 'No such login request.');
+    const { state, ttlMs } = this.options;
+    const done = await state.get(doneKey(token));
+    if (done === undefined) {
+      await this.pending(token); // not_found when it does not exist or has expired
+      throw new AuthError('login_pending');
+    }
+    const completion = JSON.parse(done) as Completion;
+    const first = await state.add(readKey(token), '1', Math.max(1, completion.completedAt + ttlMs - this.options.now()));
+    if (!first && !allowDuplicateRequest) throw new AuthError('already_read', 'The details of this login were read already; ask with allowDuplicateRequest=true to read them again.');
+    if (first) emitSafely(this.options.events, 'login_request', { stage: 'redeemed', userId: completion.userId }, this.options.onEventError);
+    const { request, userId, username, publicKeys, roles } = completion;
+    return { userId, username, publicKeys, roles, superUser: roles.includes(SUPERUSER_ROLE), request, isDuplicateRequest: !first };
+  }
+
+  /** A request that exists and has not expired; not_found otherwise. */
+  private async pending(token: unknown): Promise<{ request: LoginRequestBody; expiresAt: number }> {
+    if (typeof token !== 'string' || !TOKEN.test(token)) throw new AuthError('not_found', 'No such login request.');
+    const stored = await this.options.state.get(requestKey(token));
+    const parsed = stored === undefined ? undefined : JSON.parse(stored) as { request: LoginRequestBody; expiresAt: number };
+    if (!parsed || parsed.expiresAt <= this.options.now()) throw new AuthError('not_found', 'No such login request: it has expired or never existed.');
+    return parsed;
+  }
+}
+
+function checkBoolean(value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new AuthError('invalid_request', 'requireAllRoles must be true or false.');
+  return value;
+}
+
+const requestKey = (token: string) => `login-request:${token}`;
+const doneKey = (token: string) => `login-request-done:${token}`;
+const readKey = (token: string) => `login-request-read:${token}`;

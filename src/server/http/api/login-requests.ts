@@ -1,0 +1,35 @@
+/**
+ * Hosted login requests:
+ *   POST /api/login-requests (Basic) {postLoginURL, requiredRoles?, requireAllRoles?, ...extra} -> 201 {loginUrl, token, expiresAt}
+ *   GET  /api/login-requests/:token/info                    -> {origin, requiredRoles, requireAllRoles, expiresAt} (the page)
+ *   POST /api/login-requests/:token/complete (Bearer)       -> {redirect}; 403 roles_missing, 404, 409 already_completed
+ *   GET  /api/login-requests/:token[?allowDuplicateRequest=true] (Basic) -> the login details once; 409 login_pending, 410 already_read
+ */
+import type Router from 'koa-router';
+import type { Config } from '../../../config.js';
+import type { Core } from '../../../core/index.js';
+import { AuthError } from '../../../errors.js';
+import { requireApiPair, bearerToken } from '../auth.js';
+import { bodyOf, jsonBody } from '../body.js';
+import { httpOrigin } from '../page.js';
+
+export function loginRequestRoutes(router: Router, core: Core, config: Config): void {
+  const apiPair = requireApiPair(core);
+  router.post('/api/login-requests', apiPair, jsonBody(config.bodyLimitBytes), async function createLoginRequest(ctx) {
+    const { token, expiresAt } = await core.loginRequests.create(bodyOf(ctx));
+    ctx.status = 201;
+    ctx.body = { loginUrl: `${httpOrigin(config, ctx)}/?loginRequest=${token}`, token, expiresAt: new Date(expiresAt).toISOString() };
+  });
+  router.get('/api/login-requests/:token/info', async function describeLoginRequest(ctx) {
+    const { expiresAt, ...info } = await core.loginRequests.describe(ctx.params.token);
+    ctx.body = { ...info, expiresAt: new Date(expiresAt).toISOString() };
+  });
+  router.post('/api/login-requests/:token/complete', async function completeLoginRequest(ctx) {
+    ctx.body = await core.loginRequests.complete(ctx.params.token, bearerToken(ctx));
+  });
+  router.get('/api/login-requests/:token', apiPair, async function readLoginDetails(ctx) {
+    const allow = ctx.query.allowDuplicateRequest;
+    if (allow !== undefined && allow !== 'true' && allow !== 'false') throw new AuthError('invalid_request', 'allowDuplicateRequest must be true or false.');
+    ctx.body = await core.loginRequests.details(ctx.params.token, allow === 'true');
+  });
+}
