@@ -48,6 +48,7 @@ describe('several instances on PostgreSQL + Redis', function () {
       ARGON2_TIME_COST: '1',
       HASH_QUEUE_MAX: '200',
       LOG_LEVEL: 'info',
+      LOGIN_REDIRECT_ORIGINS: 'https://app.example',
     };
     // Three instances start at the same moment on an empty database.
     instances = await Promise.all([1, 2, 3].map(() => spawnKeygate(env)));
@@ -170,6 +171,25 @@ describe('several instances on PostgreSQL + Redis', function () {
     expect((await a.request('PATCH', `/api/accounts/${pubkey}`, { disabled: true }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).status).to.equal(200);
     await within(1000, 'B refusing the disabled key', async () =>
       (await keypairLogin(identity, instances[1]!.wsUrl).then(() => '', (e: Error) => e.message)) === 'This identity is disabled.');
+  });
+
+  it('runs a login request across instances: created on A, completed on B, exactly one first read of 30 spread over all three', async () => {
+    const api = basic(TEST_API_KEY, TEST_API_SECRET);
+    const created = await a.post('/api/login-requests', { postLoginURL: 'https://app.example/back?t={token}', requiredRoles: ['member'], returnTo: '/x' }, { headers: api });
+    expect(created.status).to.equal(201);
+    const { token } = created.body;
+    const identity = PrivateKey.fromRandom();
+    await a.post('/api/accounts', { id: identity.public.toString(), roles: ['member'] }, { headers: api });
+    const auth = await keypairLogin(identity, instances[2]!.wsUrl);
+    const completions = await Promise.all([b, c, a, b].map((api2) => api2.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(auth.token!) })));
+    expect(completions.map((r) => r.status).sort()).to.deep.equal([200, 409, 409, 409]);
+    const reads = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      [a, b, c][i % 3]!.get(`/api/login-requests/${token}?allowDuplicateRequest=true`, { headers: api })));
+    expect(reads.every((r) => r.status === 200)).to.equal(true);
+    expect(reads.filter((r) => r.body.isDuplicateRequest === false)).to.have.length(1);
+    expect(reads[0]!.body).to.include({ userId: identity.public.toString() });
+    expect(reads[0]!.body.request).to.include({ returnTo: '/x' });
+    expect((await c.get(`/api/login-requests/${token}`, { headers: api })).status).to.equal(410);
   });
 
   it('signs with the new key on every instance within 1 s of `keys rotate` from the CLI', async () => {

@@ -1,0 +1,165 @@
+/**
+ * Issue 11 item 1: hosted login requests with single-use results and required roles (the
+ * API; test/e2e/login-request.test.ts runs the whole flow in Chromium).
+ */
+import { expect } from 'chai';
+import { PrivateKey } from '@textile/hub';
+import { KeygateAdmin, KeygateError } from '../src/client/admin.js';
+import { login as keypairLogin } from '../src/client/index.js';
+import { meetsRoles, validatePostLoginUrl } from '../src/core/login-requests.js';
+import { basic, bearer, client, type ApiClient } from './helpers/http.js';
+import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
+
+const API = basic(TEST_API_KEY, TEST_API_SECRET);
+const APP = 'https://app.example';
+const PASSWORD = 'correct horse battery staple';
+
+describe('login requests', function () {
+  this.timeout(30_000);
+  let kg: TestKeygate;
+  let api: ApiClient;
+  let admin: KeygateAdmin;
+  const clock = new TestClock();
+  const tokens: Record<string, string> = {};
+
+  before(async () => {
+    kg = await startTestKeygate({ RATE_LIMITS: 'off', LOGIN_REDIRECT_ORIGINS: `${APP},http://127.0.0.1:9` }, undefined, { now: clock.now });
+    api = client(kg.url);
+    admin = new KeygateAdmin({ url: kg.url, apiKey: TEST_API_KEY, apiSecret: TEST_API_SECRET });
+    for (const [name, roles] of [['plain_user', []], ['reports_user', ['reports']], ['both_user', ['reports', 'billing']], ['root_user', ['superuser']]] as const) {
+      await kg.core.users.register(name, PASSWORD, [...roles]);
+      tokens[name] = (await api.post('/api/login', { username: name, password: PASSWORD })).body.userAuth.token;
+    }
+  });
+  after(() => kg.stop());
+
+  const complete = (token: string, user: string) => api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(tokens[user]!) });
+
+  it('creates a request (201 {loginUrl, token, expiresAt}); the user completes it; the app reads the details once', async () => {
+    const created = await api.post('/api/login-requests', { postLoginURL: `${APP}/back?t={token}`, returnTo: '/reports', note: { n: 1 } }, { headers: API });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const { token, loginUrl, expiresAt } = created.body;
+    expect(token).to.match(/^[\w-]{43}$/);
+    expect(loginUrl).to.equal(`${kg.url}/?loginRequest=${token}`);
+    expect(Date.parse(expiresAt) - clock.ms).to.equal(600_000);
+
+    const info = await api.get(`/api/login-requests/${token}/info`);
+    expect(info.body).to.include({ origin: APP, requireAllRoles: false });
+
+    const pending = await api.get(`/api/login-requests/${token}`, { headers: API });
+    expect([pending.status, pending.body.error]).to.deep.equal([409, 'login_pending']);
+
+    const done = await complete(token, 'reports_user');
+    expect(done.status, JSON.stringify(done.body)).to.equal(200);
+    expect(done.body).to.deep.equal({ redirect: `${APP}/back?t=${token}` });
+    const again = await complete(token, 'reports_user');
+    expect([again.status, again.body.error]).to.deep.equal([409, 'already_completed']);
+
+    const details = await api.get(`/api/login-requests/${token}`, { headers: API });
+    expect(details.status).to.equal(200);
+    const user = await kg.core.store.getAccountByUsername('reports_user');
+    expect(details.body).to.deep.equal({
+      userId: user!.id, username: 'reports_user', publicKeys: [], roles: ['reports'], superUser: false, isDuplicateRequest: false,
+      request: { postLoginURL: `${APP}/back?t={token}`, requiredRoles: [], requireAllRoles: false, returnTo: '/reports', note: { n: 1 } },
+    });
+    const second = await api.get(`/api/login-requests/${token}`, { headers: API });
+    expect([second.status, second.body.error]).to.deep.equal([410, 'already_read']);
+    const allowed = await api.get(`/api/login-requests/${token}?allowDuplicateRequest=true`, { headers: API });
+    expect(allowed.body).to.include({ userId: user!.id, isDuplicateRequest: true });
+    expect((await api.get(`/api/login-requests/${token}?allowDuplicateRequest=yes`, { headers: API })).status).to.equal(400);
+  });
+
+  it('requires the API pair to create and to read, and a login\'s Bearer token to complete', async () => {
+    expect((await api.post('/api/login-requests', { postLoginURL: `${APP}/{token}` })).status).to.equal(401);
+    const { token } = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    expect((await api.get(`/api/login-requests/${token}`)).status).to.equal(401);
+    expect((await api.post(`/api/login-requests/${token}/complete`)).status).to.equal(401);
+    expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer('nope') })).status).to.equal(401);
+    const provisioned = (await api.post('/api/provision', { user: 'lr-app-user' }, { headers: API })).body.token;
+    expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(provisioned) })).status, 'not a login').to.equal(403);
+  });
+
+  it('checks required roles: any of them by default, all with requireAllRoles, and superuser passes every requirement', async () => {
+    const any = await admin.requestLogin({ postLoginURL: `${APP}/{token}`, requiredRoles: ['reports', 'billing'] });
+    const refused = await complete(any.token, 'plain_user');
+    expect([refused.status, refused.body.error]).to.deep.equal([403, 'roles_missing']);
+    expect(refused.body.message).to.equal('This app requires one of the roles: reports, billing.');
+    expect((await complete(any.token, 'reports_user')).status, 'a refusal does not spend the request').to.equal(200);
+
+    const all = await admin.requestLogin({ postLoginURL: `${APP}/{token}`, requiredRoles: ['reports', 'billing'], requireAllRoles: true });
+    expect((await complete(all.token, 'reports_user')).body.error).to.equal('roles_missing');
+    expect((await complete(all.token, 'both_user')).status).to.equal(200);
+
+    const root = await admin.requestLogin({ postLoginURL: `${APP}/{token}`, requiredRoles: ['anything'], requireAllRoles: true });
+    expect((await complete(root.token, 'root_user')).status).to.equal(200);
+    expect((await admin.getLoginDetails(root.token)).superUser).to.equal(true);
+
+    expect(meetsRoles([], [], true)).to.equal(true);
+    expect(meetsRoles(['a'], ['a', 'b'], false)).to.equal(true);
+    expect(meetsRoles(['a'], ['a', 'b'], true)).to.equal(false);
+  });
+
+  it('expires a request after LOGIN_REQUEST_TTL on the injected clock; completed details stay readable for that long after completion', async () => {
+    const stale = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const kept = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    clock.advance(599_000);
+    expect((await complete(kept.token, 'plain_user')).status).to.equal(200);
+    clock.advance(1_001);
+    const late = await complete(stale.token, 'plain_user');
+    expect([late.status, late.body.error]).to.deep.equal([404, 'not_found']);
+    expect((await api.get(`/api/login-requests/${stale.token}`, { headers: API })).status).to.equal(404);
+    expect((await api.get(`/api/login-requests/${stale.token}/info`)).status).to.equal(404);
+    expect((await admin.getLoginDetails(kept.token)).isDuplicateRequest).to.equal(false);
+    clock.advance(600_000);
+    const gone = await admin.getLoginDetails(kept.token, { allowDuplicateRequest: true }).catch((e: unknown) => e);
+    expect(gone).to.be.instanceOf(KeygateError);
+    expect(gone).to.include({ status: 404 });
+  });
+
+  it('refuses open redirects: another origin, javascript:, no {token}, userinfo tricks, {token} in the host', async () => {
+    const attempts = [
+      'https://evil.example/{token}', 'javascript:alert(1)//{token}', `${APP}/back`, 'https://allowed.example@evil.example/{token}',
+      `https://app.example@evil.example/{token}`, `https://user:pw@app.example/{token}`, 'https://{token}.app.example/', `https://app.example{token}/`,
+      `//app.example/{token}`, '/relative/{token}', `${APP.replace('https', 'http')}/{token}`, 'data:text/html,{token}', `${APP}:8443/{token}`,
+      `${APP}/${'x'.repeat(2048)}{token}`, '', 42, null,
+    ];
+    for (const postLoginURL of attempts) {
+      const reply = await api.post('/api/login-requests', { postLoginURL }, { headers: API });
+      expect([reply.status, reply.body.error], String(postLoginURL).slice(0, 80)).to.deep.equal([400, 'invalid_request']);
+    }
+    expect(() => validatePostLoginUrl(`${APP}/{token}`, [])).to.throw(/set LOGIN_REDIRECT_ORIGINS/);
+    for (const ok of [`${APP}/back?t={token}`, `${APP}/#{token}`, `${APP}/{token}/x?y={token}`, 'http://127.0.0.1:9/cb/{token}']) {
+      expect((await api.post('/api/login-requests', { postLoginURL: ok }, { headers: API })).status, ok).to.equal(201);
+    }
+  });
+
+  it('refuses bad roles, a non-boolean requireAllRoles and extra fields over LOGIN_REQUEST_EXTRA_MAX', async () => {
+    for (const body of [{ requiredRoles: 'admin' }, { requiredRoles: ['has space'] }, { requireAllRoles: 'yes' }, { blob: 'x'.repeat(4097) }]) {
+      const reply = await api.post('/api/login-requests', { postLoginURL: `${APP}/{token}`, ...body }, { headers: API });
+      expect([reply.status, reply.body.error], JSON.stringify(body).slice(0, 60)).to.deep.equal([400, 'invalid_request']);
+    }
+    expect((await api.post('/api/login-requests', { postLoginURL: `${APP}/{token}`, blob: 'x'.repeat(4000) }, { headers: API })).status).to.equal(201);
+    for (const token of ['short', 'x'.repeat(43).replace(/x/g, '!')]) {
+      expect((await api.get(`/api/login-requests/${encodeURIComponent(token)}`, { headers: API })).status).to.equal(404);
+    }
+  });
+
+  it('gives exactly one of 20 concurrent first reads isDuplicateRequest: false, and one of 10 completions the redirect', async () => {
+    const { token } = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const completions = await Promise.all(Array.from({ length: 10 }, () => complete(token, 'plain_user')));
+    expect(completions.filter((r) => r.status === 200)).to.have.length(1);
+    expect(completions.filter((r) => r.status === 409)).to.have.length(9);
+    const reads = await Promise.all(Array.from({ length: 20 }, () => api.get(`/api/login-requests/${token}?allowDuplicateRequest=true`, { headers: API })));
+    expect(reads.map((r) => r.body.isDuplicateRequest).filter((d) => d === false)).to.have.length(1);
+  });
+
+  it('completes with a keypair login too: the details carry the key', async () => {
+    const identity = PrivateKey.fromRandom();
+    const auth = await keypairLogin(identity, kg.wsUrl);
+    const { token } = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(auth.token!) })).status).to.equal(200);
+    const details = await admin.getLoginDetails(token);
+    expect(details).to.include({ userId: identity.public.toString(), username: null });
+    expect(details.publicKeys).to.deep.equal([identity.public.toString()]);
+  });
+});
