@@ -850,6 +850,20 @@ describe('properties: outside input never gets past the error renderer', () => {
       await fuzzPost('/api/introspect', 100, () => fc.constant(basic(TEST_API_KEY, TEST_API_SECRET)), refusedOrEmpty({ active: false }));
     });
 
+    it('no body can make POST /api/login-requests answer 5xx (no redirect origin is allowed here: every one is refused)', async () => {
+      await fuzzPost('/api/login-requests', 80, () => fc.constant(basic(TEST_API_KEY, TEST_API_SECRET)), refused);
+    });
+
+    it('no Authorization header can complete or read a login request that does not exist, nor make it answer 5xx', async () => {
+      await fuzzPost(`/api/login-requests/${'A'.repeat(43)}/complete`, 60, anyAuthorization, refused);
+      await fc.assert(fc.asyncProperty(printableAscii({ maxLength: 80 }), authorization(), async (token, header) => {
+        const req: Sent = { method: 'GET', path: `/api/login-requests/${encodeURIComponent(token)}`, headers: { authorization: header } };
+        const reply = await send(kg, req);
+        expectSafeReply(reply, req);
+        expect(reply.status).to.be.at.least(400);
+      }), runs(80));
+    });
+
     it('no Bearer header or body can make the /api/me key routes answer 5xx or succeed', async () => {
       await fuzzPost('/api/me/keys/challenge', 60, anyAuthorization, refused);
       await fuzzPost('/api/me/keys', 60, anyAuthorization, refused);
