@@ -7,6 +7,7 @@ import { PrivateKey } from '@textile/hub';
 import { KeygateAdmin, KeygateError } from '../src/client/admin.js';
 import { login as keypairLogin } from '../src/client/index.js';
 import { meetsRoles, validatePostLoginUrl } from '../src/core/login-requests.js';
+import { freshDatabase, postgres, redis, requireEngine } from './helpers/engines.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 
@@ -14,26 +15,50 @@ const API = basic(TEST_API_KEY, TEST_API_SECRET);
 const APP = 'https://app.example';
 const PASSWORD = 'correct horse battery staple';
 
-describe('login requests', function () {
+/** Where the suite runs: one instance on SQLite, or two on one PostgreSQL and one Redis (sharing the injected clock). */
+const SETUPS = [
+  { name: 'one instance on SQLite', instances: 1, env: async () => ({}) },
+  {
+    name: 'two instances on PostgreSQL + Redis',
+    instances: 2,
+    env: async (): Promise<Record<string, string>> => ({ DATABASE_URL: await freshDatabase('lr'), REDIS_URL: (await redis()).url, REDIS_PREFIX: `lr${Date.now().toString(36)}:` }),
+  },
+];
+
+for (const setup of SETUPS) describe(`login requests (${setup.name})`, function () {
   this.timeout(30_000);
+  let servers: TestKeygate[] = [];
+  /** The first instance: where requests are created and read. */
   let kg: TestKeygate;
   let api: ApiClient;
+  /** The last instance: where the page completes them (the same one when there is one). */
+  let other: ApiClient;
   let admin: KeygateAdmin;
   const clock = new TestClock();
   const tokens: Record<string, string> = {};
 
-  before(async () => {
-    kg = await startTestKeygate({ RATE_LIMITS: 'off', LOGIN_REDIRECT_ORIGINS: `${APP},http://127.0.0.1:9` }, undefined, { now: clock.now });
+  before(async function () {
+    if (setup.instances > 1) {
+      await requireEngine(this, postgres);
+      await requireEngine(this, redis);
+    }
+    const env = { RATE_LIMITS: 'off', LOGIN_REDIRECT_ORIGINS: `${APP},http://127.0.0.1:9`, ...(await setup.env()) };
+    for (let i = 0; i < setup.instances; i++) servers.push(await startTestKeygate(env, undefined, { now: clock.now }));
+    kg = servers[0]!;
     api = client(kg.url);
+    other = client(servers[servers.length - 1]!.url);
     admin = new KeygateAdmin({ url: kg.url, apiKey: TEST_API_KEY, apiSecret: TEST_API_SECRET });
     for (const [name, roles] of [['plain_user', []], ['reports_user', ['reports']], ['both_user', ['reports', 'billing']], ['root_user', ['superuser']]] as const) {
       await kg.core.users.register(name, PASSWORD, [...roles]);
       tokens[name] = (await api.post('/api/login', { username: name, password: PASSWORD })).body.userAuth.token;
     }
   });
-  after(() => kg.stop());
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    servers = [];
+  });
 
-  const complete = (token: string, user: string) => api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(tokens[user]!) });
+  const complete = (token: string, user: string) => other.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(tokens[user]!) });
 
   it('creates a request (201 {loginUrl, token, expiresAt}); the user completes it; the app reads the details once', async () => {
     const created = await api.post('/api/login-requests', { postLoginURL: `${APP}/back?t={token}`, returnTo: '/reports', note: { n: 1 } }, { headers: API });
@@ -149,7 +174,7 @@ describe('login requests', function () {
     const completions = await Promise.all(Array.from({ length: 10 }, () => complete(token, 'plain_user')));
     expect(completions.filter((r) => r.status === 200)).to.have.length(1);
     expect(completions.filter((r) => r.status === 409)).to.have.length(9);
-    const reads = await Promise.all(Array.from({ length: 20 }, () => api.get(`/api/login-requests/${token}?allowDuplicateRequest=true`, { headers: API })));
+    const reads = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : api).get(`/api/login-requests/${token}?allowDuplicateRequest=true`, { headers: API })));
     expect(reads.map((r) => r.body.isDuplicateRequest).filter((d) => d === false)).to.have.length(1);
   });
 
@@ -157,7 +182,7 @@ describe('login requests', function () {
     const identity = PrivateKey.fromRandom();
     const auth = await keypairLogin(identity, kg.wsUrl);
     const { token } = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
-    expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(auth.token!) })).status).to.equal(200);
+    expect((await other.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(auth.token!) })).status).to.equal(200);
     const details = await admin.getLoginDetails(token);
     expect(details).to.include({ userId: identity.public.toString(), username: null });
     expect(details.publicKeys).to.deep.equal([identity.public.toString()]);

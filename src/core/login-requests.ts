@@ -158,6 +158,8 @@ export class LoginRequests {
       throw new AuthError('login_pending');
     }
     const completion = JSON.parse(done) as Completion;
+    // The store's own expiry may run on another clock (Redis): the injected one decides.
+    if (completion.completedAt + ttlMs <= this.options.now()) throw new AuthError('not_found', 'No such login request: it has expired or never existed.');
     const first = await state.add(readKey(token), '1', Math.max(1, completion.completedAt + ttlMs - this.options.now()));
     if (!first && !allowDuplicateRequest) throw new AuthError('already_read', 'The details of this login were read already; ask with allowDuplicateRequest=true to read them again.');
     if (first) emitSafely(this.options.events, 'login_request', { stage: 'redeemed', userId: completion.userId }, this.options.onEventError);
