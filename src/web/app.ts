@@ -1,6 +1,10 @@
 /**
  * The demo page: a keypair login over /ws/userauth and password logins over the HTTP API;
  * after a login, the account (GET /api/me), to which a password user can link this browser's key.
+ *
+ * In login-request mode (`/?loginRequest=<token>`, the loginUrl an app's backend got from
+ * POST /api/login-requests), a banner names the app's origin the user returns to, and any login
+ * completes the request (POST /api/login-requests/<token>/complete) and sends the browser there.
  */
 import { login, LoginError, WebCryptoIdentity, type UserAuth } from '../client/index.js';
 
@@ -33,6 +37,25 @@ class ApiError extends Error {
   }
 }
 
+/** What GET /api/login-requests/<token>/info tells the page before the login. */
+interface LoginRequestInfo {
+  origin: string;
+  requiredRoles: string[];
+  requireAllRoles: boolean;
+  expiresAt: string;
+}
+
+/** The login request this page was opened for, if any. */
+interface LoginRequestState {
+  token: string;
+  info?: LoginRequestInfo;
+  /** Expired, unknown or completed already: a login no longer completes it. */
+  gone: boolean;
+}
+
+const LOGIN_REQUEST_GONE = 'This login request has expired or is unknown. Go back to the app and start again.';
+const LOGIN_REQUEST_DONE = 'This login request was completed already. Go back to the app and start again.';
+
 const KEY_LINKED_ELSEWHERE = 'This browser\'s key already belongs to another account (it logged in on its own, or was linked there). '
   + 'Unlink it there first, or make a new identity.';
 
@@ -40,6 +63,7 @@ let identity: WebCryptoIdentity | undefined;
 let session: Session | undefined;
 let account: Account | undefined;
 let ticker: number | undefined;
+let loginRequest: LoginRequestState | undefined;
 
 function showError(message: string): void {
   const box = $('error');
@@ -151,7 +175,86 @@ async function signedIn(next: Session, what: string): Promise<void> {
   clearError();
   setStatus(what, true);
   render();
+  if (await completeLoginRequest(next)) return; // on the way back to the app
   await loadAccount();
+}
+
+/** The login request's token from the page's URL (`?loginRequest=`), if any. */
+function loginRequestToken(): string | undefined {
+  return new URLSearchParams(location.search).get('loginRequest') ?? undefined;
+}
+
+const loginRequestPath = (token: string, action: string) => `/api/login-requests/${encodeURIComponent(token)}/${action}`;
+
+function renderLoginRequest(note: string): void {
+  if (!loginRequest) return;
+  const { info, gone } = loginRequest;
+  $('login-request').hidden = false;
+  $('login-request').classList.toggle('gone', gone);
+  $('login-request-title').hidden = info === undefined;
+  $('login-request-origin').textContent = info?.origin ?? '';
+  $('login-request-roles-row').hidden = !info || info.requiredRoles.length === 0;
+  $('login-request-roles-rule').textContent = info?.requireAllRoles ? 'all' : 'one';
+  $('login-request-roles').textContent = info?.requiredRoles.join(', ') ?? '';
+  $('login-request-note').textContent = note;
+}
+
+function loginRequestGone(message: string): void {
+  if (!loginRequest) return;
+  loginRequest.gone = true;
+  renderLoginRequest(message);
+  showError(message);
+}
+
+/** Login-request mode: shows where the login continues to, or that the request is gone. */
+async function loadLoginRequest(): Promise<void> {
+  const token = loginRequestToken();
+  if (token === undefined) return;
+  loginRequest = { token, gone: false };
+  if (!/^[\w-]{1,256}$/.test(token)) {
+    loginRequestGone(LOGIN_REQUEST_GONE);
+    return;
+  }
+  try {
+    const { body } = await api<LoginRequestInfo>(loginRequestPath(token, 'info'), { method: 'GET' });
+    loginRequest.info = body;
+    if (!loginRequest.gone) renderLoginRequest('After you log in, you go straight back there.');
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) loginRequestGone(LOGIN_REQUEST_GONE);
+    else showError(`Cannot load the login request: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * After a login in login-request mode: completes the request with the new access token and
+ * sends the browser back to the app. True when on the way there; false (the reason shown)
+ * when the request does not take this login, so the user may log in with another account.
+ */
+async function completeLoginRequest(current: Session): Promise<boolean> {
+  const request = loginRequest;
+  if (!request || request.gone) return false;
+  let redirect: string;
+  try {
+    const answer = await api<{ redirect: string }>(loginRequestPath(request.token, 'complete'), { token: current.userAuth.token });
+    redirect = answer.body.redirect;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) loginRequestGone(LOGIN_REQUEST_GONE);
+    else if (err instanceof ApiError && err.code === 'already_completed') loginRequestGone(LOGIN_REQUEST_DONE);
+    else if (err instanceof ApiError && err.code === 'roles_missing') showError(`${err.message} Log in with another account to continue.`);
+    else showError(`Cannot complete the login request: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  }
+  const target = new URL(redirect, location.href);
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+    showError('The login request gave an address that is not http(s); not going there.');
+    return false;
+  }
+  request.gone = true; // completed: no other login may complete it again
+  const where = request.info?.origin ?? target.origin;
+  renderLoginRequest(`Returning you to ${where}…`);
+  setStatus(`Logged in. Returning you to ${where}…`, true);
+  location.assign(target.href);
+  return true;
 }
 
 /**
@@ -282,6 +385,7 @@ function wire(): void {
 
 async function main(): Promise<void> {
   wire();
+  void loadLoginRequest();
   if (!globalThis.crypto?.subtle) {
     showError('This browser has no WebCrypto (the page needs a secure context: https or localhost).');
     return;
