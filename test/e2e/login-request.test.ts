@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { KeygateAdmin, KeygateError, type LoginDetails, type LoginRequest } from '../../src/client/admin.js';
+import { freshDatabase, postgres, redis, requireEngine } from '../helpers/engines.js';
 import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from '../helpers/keygate.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,6 +31,8 @@ class TestApp {
   readonly redeemed: LoginDetails[] = [];
   readonly refusals: Array<{ status: number; code: string }> = [];
   admin: KeygateAdmin | undefined;
+  /** Where the app reads the details (another instance, in the multi-instance test); `admin` when unset. */
+  redeemer: KeygateAdmin | undefined;
   private server: Server | undefined;
   origin = '';
 
@@ -74,7 +77,7 @@ class TestApp {
     }
     if (url.pathname === '/back') {
       try {
-        const details = await this.admin.getLoginDetails(url.searchParams.get('t') ?? '');
+        const details = await (this.redeemer ?? this.admin).getLoginDetails(url.searchParams.get('t') ?? '');
         this.redeemed.push(details);
         return { status: 200, body: `<!doctype html><title>app</title><p>Welcome <span id="user">${escapeHtml(details.userId)}</span></p>` };
       } catch (err) {
@@ -279,5 +282,55 @@ describe('hosted login requests in a real browser (Chromium)', function () {
 
   it('breaks no Content-Security-Policy rule', () => {
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).to.deep.equal([]);
+  });
+});
+
+describe('hosted login requests in a real browser, across two instances on PostgreSQL + Redis', function () {
+  this.timeout(120_000);
+  const app = new TestApp();
+  let servers: TestKeygate[] = [];
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI === 'true') throw new Error(`Chromium is missing at ${CHROMIUM}: CI must install it (apt-get install chromium)`);
+      this.skip();
+    }
+    await requireEngine(this, postgres);
+    await requireEngine(this, redis);
+    await app.start();
+    const env = {
+      RATE_LIMITS: 'off', LOGIN_REDIRECT_ORIGINS: app.origin,
+      DATABASE_URL: await freshDatabase('lre2e'), REDIS_URL: (await redis()).url, REDIS_PREFIX: `lre2e${Date.now().toString(36)}:`,
+    };
+    servers = [await startTestKeygate(env), await startTestKeygate(env)];
+    const admin = (i: number) => new KeygateAdmin({ url: servers[i]!.url, apiKey: TEST_API_KEY, apiSecret: TEST_API_SECRET });
+    app.admin = admin(0);
+    app.redeemer = admin(1);
+    profile = tempDir('keygate-chromium-');
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 390, height: 844 } });
+  });
+
+  after(async () => {
+    await context?.close();
+    await Promise.all(servers.map((s) => s.stop()));
+    await app.stop();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('is created and completed on A, read once on B, refused as already read on A', async () => {
+    const user = await servers[0]!.core.users.register('two_instance_reader', 'long password here', ['reports']);
+    const page = context!.pages()[0] ?? (await context!.newPage());
+    await page.goto(`${app.origin}/start?roles=reports`);
+    await page.waitForFunction((o) => document.querySelector('#login-request:not([hidden]) #login-request-origin')?.textContent === o, app.origin);
+    await page.fill('#username', 'two_instance_reader');
+    await page.fill('#password', 'long password here');
+    await page.click('#pw-login');
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname === '/back');
+    expect((await page.textContent('#user'))?.trim()).to.equal(user.id);
+    expect(app.redeemed.at(-1)).to.deep.include({ userId: user.id, roles: ['reports'], isDuplicateRequest: false });
+    const second = await app.admin!.getLoginDetails(app.lastToken()).catch((e: unknown) => e);
+    expect(second).to.include({ status: 410, code: 'already_read' });
   });
 });
