@@ -27,10 +27,12 @@ import { userAuthSteps } from './http/api/userauth.js';
 import { registerSteps } from './http/api/users.js';
 import { pageRoutes } from './http/page.js';
 import { cors } from './http/cors.js';
+import { accessLog } from './http/access-log.js';
 import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { jwksRoute } from './http/jwks.js';
 import { answerClientErrors } from './client-errors.js';
+import { trustedHops } from './address.js';
 import { capConnectionsPerAddress } from './connections.js';
 import { dispatchSocket, verifyUpgrade, type SocketRoute } from './ws/upgrade.js';
 import { userAuthSocket } from './ws/userauth.js';
@@ -81,6 +83,7 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   challengeRoutes(http, core, config);
   loginRequestRoutes(http, core, config);
 
+  app.use(accessLog(log, trustedHops(config)));
   app.use(errorHandler(log));
   app.use(securityHeaders);
   app.use(cors(config.allowedOrigins));
