@@ -117,6 +117,7 @@ export const CONFIG_VARIABLES = {
   issuer: variable('ISSUER', 'keygate', 'The `iss` claim of every token.', text(512)),
   tokenTtl: variable('TOKEN_TTL', '3600', 'Access token lifetime in seconds; also the UserAuth `msg` expiry.', int(30, 30 * DAY)),
   provisionTtl: variable('PROVISION_TTL', '21600', 'Lifetime in seconds of a token from POST /api/provision (6 hours); a request\'s `ttl` may only shorten it.', int(30, 30 * DAY)),
+  shutdownGraceMs: variable('SHUTDOWN_GRACE_MS', '10000', 'Limit: on SIGTERM, how long in-flight handshakes and requests may finish before the rest are refused (then the stores close and keygate exits 0).', int(0, 10 * MINUTE * 1000)),
   handshakeTimeoutMs: variable('HANDSHAKE_TIMEOUT_MS', '10000', 'Limit: the whole websocket handshake, from connect to token.', int(100, 10 * MINUTE * 1000)),
   challengeTtlMs: variable('CHALLENGE_TTL_MS', '30000', 'Limit: how long a challenge may be answered.', int(100, 10 * MINUTE * 1000)),
   allowedOrigins: variable('ALLOWED_ORIGINS', '', 'Comma-separated exact origins allowed (websocket Origin, CORS); empty allows any.', origins),

@@ -40,6 +40,7 @@ const table = {
   rate_limited: 'Too many requests; try again later.',
   server_error: 'Internal server error.',
   server_busy: 'The server is busy; try again shortly.',
+  shutting_down: 'The server is shutting down; try again shortly.',
   store_unavailable: 'A store keygate needs is unavailable; try again shortly.',
 } as const satisfies Record<string, string>;
 
@@ -50,7 +51,7 @@ export type ErrorCode = keyof typeof table;
 export const ERROR_CODES = Object.keys(table) as ErrorCode[];
 
 /** Codes that mean the server, not the client, failed (a fault or overload): front doors log these. */
-export const SERVER_SIDE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['server_error', 'server_busy', 'store_unavailable']);
+export const SERVER_SIDE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['server_error', 'server_busy', 'store_unavailable', 'shutting_down']);
 
 /** Whether a string is one of the error codes. */
 export function isErrorCode(code: unknown): code is ErrorCode {

@@ -13,6 +13,8 @@ export interface Keygate extends RunningServer {
   core: Core;
   log: Logger;
   config: Config;
+  /** SIGTERM: stops accepting, lets in-flight work finish for up to SHUTDOWN_GRACE_MS, refuses the rest clearly, closes the stores. */
+  shutdown(): Promise<void>;
 }
 
 /** How often expired refresh tokens, sessions and revocations are deleted. */
@@ -78,6 +80,12 @@ export async function startKeygate(config: Config, log: Logger = createLogger(co
     async close() {
       timers.forEach(clearInterval);
       await server.close();
+      await core.close();
+    },
+    async shutdown() {
+      timers.forEach(clearInterval);
+      const { refused } = await server.drain(config.shutdownGraceMs);
+      log.info({ refused, graceMs: config.shutdownGraceMs }, 'keygate drained');
       await core.close();
     },
   };

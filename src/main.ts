@@ -12,8 +12,8 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    keygate.log.info({ signal }, 'keygate stopping');
-    keygate.close().then(() => process.exit(0), (err: unknown) => {
+    keygate.log.info({ signal, graceMs: config.shutdownGraceMs }, 'keygate stopping');
+    keygate.shutdown().then(() => process.exit(0), (err: unknown) => {
       keygate.log.error({ err }, 'error while stopping');
       process.exit(1);
     });

@@ -28,6 +28,7 @@ import { registerSteps } from './http/api/users.js';
 import { pageRoutes } from './http/page.js';
 import { cors } from './http/cors.js';
 import { accessLog } from './http/access-log.js';
+import { Drain } from './drain.js';
 import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { jwksRoute } from './http/jwks.js';
@@ -49,6 +50,8 @@ export interface RunningServer {
   openSockets(): number;
   /** Stops accepting, closes open sockets, and resolves when the port is free. */
   close(): Promise<void>;
+  /** Graceful: stops accepting, lets in-flight work finish for up to `graceMs`, refuses the rest with a clear error, frees the port. */
+  drain(graceMs: number): Promise<{ refused: number }>;
 }
 
 /** The websocket routes: the upgrade check and the dispatch both read this one table. */
@@ -58,7 +61,7 @@ export function socketRoutes(core: Core, config: Config, log: Logger): ReadonlyM
   return new Map([['/ws/userauth', userAuth], ['/ws/userAuth', userAuth]]);
 }
 
-export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketRoute>) {
+export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketRoute>, drain = new Drain()) {
   // Koa's own proxy handling stays off: the client address comes from server/address.ts.
   const app = websockify(new Koa());
   // What reaches Koa's own error event is the client's doing (an aborted or malformed
@@ -83,6 +86,7 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   challengeRoutes(http, core, config);
   loginRequestRoutes(http, core, config);
 
+  app.use(drain.track);
   app.use(accessLog(log, trustedHops(config)));
   app.use(errorHandler(log));
   app.use(securityHeaders);
@@ -100,7 +104,8 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
 
 export async function startServer(core: Core, config: Config, log: Logger): Promise<RunningServer> {
   const sockets = socketRoutes(core, config, log);
-  const app = createApp(core, config, log, sockets);
+  const drain = new Drain();
+  const app = createApp(core, config, log, sockets, drain);
   const server = createServer(
     {
       headersTimeout: config.headersTimeoutMs,
@@ -117,7 +122,7 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
     server,
     maxPayload: config.wsMaxPayload,
     perMessageDeflate: false,
-    verifyClient: verifyUpgrade(sockets, () => app.ws.server, config.wsMaxSockets),
+    verifyClient: verifyUpgrade(sockets, () => app.ws.server, config.wsMaxSockets, () => drain.draining),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -137,6 +142,7 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
     url: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}`,
     openSockets: () => app.ws.server?.clients.size ?? 0,
+    drain: (graceMs) => drain.run(server, app.ws.server, graceMs),
     async close() {
       const wss = app.ws.server;
       for (const socket of wss?.clients ?? []) (socket as WebSocket).terminate();

@@ -36,6 +36,7 @@ export const HTTP_STATUS = {
   headers_too_large: 431,
   server_error: 500,
   server_busy: 503,
+  shutting_down: 503,
   store_unavailable: 503,
 } as const satisfies Record<ErrorCode, number>;
 

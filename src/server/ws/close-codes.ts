@@ -45,6 +45,7 @@ export const CLOSE_CODE = {
   headers_too_large: 4431,
   server_error: WS_CLOSE.internal,
   server_busy: 4503,
+  shutting_down: 4503,
   store_unavailable: 4503,
 } as const satisfies Record<ErrorCode, number>;
 

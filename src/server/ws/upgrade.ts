@@ -30,8 +30,8 @@ export function socketPath(url: string | undefined): string {
 
 type Verify = (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void;
 
-export function verifyUpgrade(routes: ReadonlyMap<string, SocketRoute>, server: () => WebSocketServer | undefined, maxSockets: number): Verify {
-  const full = () => (server()?.clients.size ?? 0) >= maxSockets;
+export function verifyUpgrade(routes: ReadonlyMap<string, SocketRoute>, server: () => WebSocketServer | undefined, maxSockets: number, draining: () => boolean = () => false): Verify {
+  const full = () => draining() || (server()?.clients.size ?? 0) >= maxSockets;
   return function verifyClient({ req }, done) {
     const route = routes.get(socketPath(req.url));
     if (!route) return done(false, 404, 'Not Found');
