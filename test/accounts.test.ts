@@ -304,6 +304,40 @@ for (const backend of BACKENDS) {
         expect((await api.get('/api/accounts/many_keys', { headers: API })).body.publicKeys).to.have.length(32);
       });
 
+      it('gives a handshake under way when its key is unlinked no token for the account, nor its roles', async () => {
+        const identity = PrivateKey.fromRandom();
+        const pubkey = identity.public.toString();
+        await linkKey(api, token, identity);
+        const open = async (scope?: string) => {
+          const socket = await TestSocket.open(`${kg.wsUrl}/ws/userauth`);
+          socket.send({ type: 'token', pubkey, ...(scope === undefined ? {} : { scope }) });
+          const challenge = await socket.next();
+          return { socket, sig: bufferJson(await identity.sign(Uint8Array.from(challenge.value.data as number[]))) };
+        };
+        const scoped = await open('member');
+        const plain = await open();
+        const http = await api.post('/api/challenges', { pubkey, scope: 'member' });
+        expect((await api.request('DELETE', `/api/me/keys/${pubkey}`, undefined, { headers: bearer(token) })).status).to.equal(200);
+
+        scoped.socket.send({ type: 'challenge', sig: scoped.sig });
+        expect(await scoped.socket.next()).to.deep.equal({ type: 'error', value: 'Scope not allowed: member.' });
+        plain.socket.send({ type: 'challenge', sig: plain.sig });
+        const reply = await plain.socket.next();
+        expect(decodeJwt(reply.value.token as string), 'the key is its own account again').to.include({ sub: pubkey, pubkey });
+        const answer = await api.post(`/api/challenges/${http.body.id}`, { sig: bufferJson(await identity.sign(Uint8Array.from(http.body.value.data as number[]))) });
+        expect([answer.status, answer.body.error]).to.deep.equal([400, 'invalid_scope']);
+      });
+
+      it('grants the roles an account has when the challenge is answered, not when it was sent', async () => {
+        const identity = PrivateKey.fromRandom();
+        const pubkey = identity.public.toString();
+        await api.post('/api/accounts', { id: pubkey, roles: ['admin'] }, { headers: API });
+        const http = await api.post('/api/challenges', { pubkey, scope: 'admin' });
+        await api.request('PATCH', `/api/accounts/${pubkey}`, { roles: [] }, { headers: API });
+        const answer = await api.post(`/api/challenges/${http.body.id}`, { sig: bufferJson(await identity.sign(Uint8Array.from(http.body.value.data as number[]))) });
+        expect([answer.status, answer.body.error]).to.deep.equal([400, 'invalid_scope']);
+      });
+
       it('expires a link challenge after CHALLENGE_TTL_MS on the injected clock', async () => {
         const fresh = PrivateKey.fromRandom();
         const pubkey = fresh.public.toString();

@@ -22,6 +22,7 @@ interface Stored {
   pubkey: string;
   /** The challenge bytes, base64. */
   value: string;
+  /** The scope asked for: granted against the account's roles when the challenge is answered. */
   scope: string | undefined;
   expiresAt: number;
 }
@@ -48,12 +49,12 @@ export class HttpChallenges {
       const identity = parsePublicKey(pubkey);
       subject = identity.id;
       if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_scope', 'scope must be a string.');
-      const admitted = await admitKey(this.options.accounts, identity, scope);
+      await admitKey(this.options.accounts, identity, scope);
       const id = randomBytes(16).toString('base64url');
       const value = randomBytes(CHALLENGE_BYTES);
       const { challengeTtlMs, now, state } = this.options;
       const expiresAt = now() + challengeTtlMs;
-      const stored: Stored = { pubkey: identity.id, value: value.toString('base64'), scope: admitted.scope, expiresAt };
+      const stored: Stored = { pubkey: identity.id, value: value.toString('base64'), scope, expiresAt };
       await state.set(key(id), JSON.stringify(stored), challengeTtlMs);
       return { id, value, expiresAt };
     } catch (err) {
@@ -75,10 +76,7 @@ export class HttpChallenges {
       if (!verifySignature(parsePublicKey(stored.pubkey), Buffer.from(stored.value, 'base64'), signature)) {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
-      // Read again (remembered, usually no store read): the challenge may have waited on another instance.
-      const known = await this.options.accounts.forKey(stored.pubkey);
-      if (known?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
-      return await grantProvenKey(this.options, stored.pubkey, known, stored.scope);
+      return await grantProvenKey(this.options, stored.pubkey, stored.scope);
     } catch (err) {
       throw this.refused(err, subject, address);
     }

@@ -29,7 +29,7 @@ export interface KeypairLoginOptions {
 type State =
   | { step: 'awaiting-pubkey' }
   | { step: 'checking-account' }
-  | { step: 'awaiting-signature'; identity: PublicIdentity; challenge: Buffer; expiresAt: number; scope: string | undefined; account: AccountRecord | undefined }
+  | { step: 'awaiting-signature'; identity: PublicIdentity; challenge: Buffer; expiresAt: number; requestedScope: string | undefined }
   | { step: 'finished' };
 
 /** Reads a signature sent as Buffer JSON ({type:'Buffer', data:[...]}) or a plain byte array. */
@@ -60,18 +60,21 @@ export async function admitKey(accounts: AccountService, identity: PublicIdentit
 }
 
 /**
- * After the key's signature verified, by every door: its account (read before the
- * challenge, or made now at the key's first login), the login recorded, and the grant. An
- * account disabled meanwhile is no risk: disabling revoked its tokens, and every check reads
- * the flag.
+ * After the key's signature verified, by every door: the key's account as it is now (read
+ * again, from what this instance remembers, which any account change or revocation anywhere
+ * makes it forget; the key may have been unlinked, or the account disabled or its roles
+ * changed, while the challenge waited), the scope asked for granted against the roles it has
+ * now, the account made at the key's first login, the login recorded, and the grant.
  */
 export async function grantProvenKey(
   { accounts, provisioner }: Pick<KeypairLoginOptions, 'accounts' | 'provisioner'>,
   pubkey: string,
-  known: AccountRecord | undefined,
-  scope: string | undefined,
+  requestedScope: string | undefined,
 ): Promise<Grant> {
-  const account = known ?? await accounts.ofProvenKey(pubkey);
+  const current = await accounts.forKey(pubkey);
+  if (current?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
+  const scope = grantScope({ method: 'keypair', id: pubkey, roles: current?.roles ?? [] }, requestedScope);
+  const account = current ?? await accounts.ofProvenKey(pubkey);
   await accounts.recordLogin(account);
   // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
   return provisioner.issue({ method: 'keypair', id: account.id, roles: account.roles, pubkey }, { scope, sid: randomUUID() });
@@ -112,11 +115,11 @@ export class KeypairLogin {
     });
     this.state = { step: 'checking-account' };
     try {
-      const { account, scope: granted } = await admitKey(this.options.accounts, identity, scope as string | undefined);
+      await admitKey(this.options.accounts, identity, scope as string | undefined);
       // Abandoned (timeout, closed socket) while the account was looked up: already recorded.
       if (this.current.step !== 'checking-account') throw new AuthError('handshake_timeout');
       const challenge = randomBytes(CHALLENGE_BYTES);
-      this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, scope: granted, account };
+      this.state = { step: 'awaiting-signature', identity, challenge, expiresAt: this.now() + this.options.challengeTtlMs, requestedScope: scope as string | undefined };
       return challenge;
     } catch (err) {
       if (this.current.step !== 'finished') {
@@ -142,7 +145,7 @@ export class KeypairLogin {
       if (!verifySignature(state.identity, state.challenge, signature)) {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
-      return grantProvenKey(this.options, state.identity.id, state.account, state.scope);
+      return grantProvenKey(this.options, state.identity.id, state.requestedScope);
     }, state.step === 'awaiting-signature' ? state.identity.id : undefined);
   }
 

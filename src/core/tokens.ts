@@ -209,13 +209,15 @@ export class TokenService {
 
   /** Throws invalid_token unless nothing has ended the token: its jti, its session, its subject or key, its account. */
   private async liveSession(claims: TokenClaims): Promise<SessionRecord | undefined> {
-    const { jtiRevoked, session, subjectRevokedAt, account } = await this.options.store.tokenStanding({ jti: claims.jti, sid: claims.sid, sub: claims.sub, pubkey: claims.pubkey });
+    const { jtiRevoked, session, subjectRevokedAt, account, keyLinked } = await this.options.store.tokenStanding({ jti: claims.jti, sid: claims.sid, sub: claims.sub, pubkey: claims.pubkey });
     const revoked = () => new AuthError('invalid_token', 'The token was revoked.');
     if (jtiRevoked) throw revoked();
     if (session && (session.revokedAt !== null || session.sub !== claims.sub)) throw revoked();
     if (session && session.expiresAt <= this.now()) throw new AuthError('invalid_token', 'The login session has expired.');
     if (subjectRevokedAt !== undefined && claims.iat * 1000 <= subjectRevokedAt) throw revoked();
     if (account?.disabled) throw new AuthError('invalid_token', 'The account is disabled.');
+    // A keypair login holds only while its key is linked to the account it logged in to.
+    if (keyLinked === false) throw revoked();
     // Every token is an account's, but for keypair tokens from before accounts (no pubkey claim).
     if (!account && !isPreAccountToken(claims)) throw revoked();
     // A password login's session is always stored; gone means purged or never ours.

@@ -317,15 +317,18 @@ export class PostgresStore implements RecordStore {
       `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS jti_revoked,
               (SELECT row_to_json(s) FROM sessions s WHERE sid = $2) AS session,
               (SELECT max(revoked_at) FROM revoked_subjects WHERE sub IN ($3, $4)) AS subject_revoked_at,
-              (SELECT json_build_object('disabled', disabled) FROM accounts WHERE id = $3) AS account`,
-      [jti, sid ?? null, sub, pubkey ?? sub],
+              (SELECT json_build_object('disabled', disabled) FROM accounts WHERE id = $3) AS account,
+              EXISTS (SELECT 1 FROM account_keys WHERE pubkey = $5 AND account_id = $3) AS key_linked`,
+      [jti, sid ?? null, sub, pubkey ?? sub, pubkey ?? null],
     );
-    return {
+    const standing: TokenStanding = {
       jtiRevoked: row!.jti_revoked as boolean,
       session: row!.session ? toSession(row!.session as Row) : undefined,
       subjectRevokedAt: row!.subject_revoked_at === null ? undefined : num(row!.subject_revoked_at),
       account: (row!.account as { disabled: boolean } | null) ?? undefined,
     };
+    if (pubkey !== undefined) standing.keyLinked = row!.key_linked as boolean;
+    return standing;
   }
 
   async revocationEpoch(): Promise<number> {

@@ -108,6 +108,8 @@ export interface TokenStanding {
   subjectRevokedAt: number | undefined;
   /** The subject's account (undefined when there is none). */
   account: { disabled: boolean } | undefined;
+  /** When a pubkey was asked about: whether it is linked to the subject's account now. */
+  keyLinked?: boolean;
 }
 
 /** What identifies a token to {@link RecordStore.tokenStanding}. */

@@ -370,12 +370,14 @@ export class SqliteStore implements RecordStore {
     const session = sid === undefined ? undefined : this.get('SELECT * FROM sessions WHERE sid = ?', sid);
     const revokedAt = this.get('SELECT max(revoked_at) AS at FROM revoked_subjects WHERE sub IN (?, ?)', sub, pubkey ?? sub)!.at as number | null;
     const account = this.get('SELECT disabled FROM accounts WHERE id = ?', sub);
-    return {
+    const standing: TokenStanding = {
       jtiRevoked: this.get('SELECT 1 FROM revoked_tokens WHERE jti = ?', jti) !== undefined,
       session: session && toSession(session),
       subjectRevokedAt: revokedAt ?? undefined,
       account: account && { disabled: account.disabled === 1 },
     };
+    if (pubkey !== undefined) standing.keyLinked = this.get('SELECT 1 FROM account_keys WHERE pubkey = ? AND account_id = ?', pubkey, sub) !== undefined;
+    return standing;
   }
 
   async revocationEpoch(): Promise<number> {

@@ -342,7 +342,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'nobody', pubkey: undefined }))
           .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: undefined, account: undefined });
         expect(await store.tokenStanding({ jti: 'j2', sid: 'nope', sub: 'u1', pubkey: 'bkey' }))
-          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: 5000, account: { disabled: true } });
+          .to.deep.equal({ jtiRevoked: false, session: undefined, subjectRevokedAt: 5000, account: { disabled: true }, keyLinked: false });
+        await store.linkKey('u1', 'bkey', 7000);
+        expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bkey' })).keyLinked).to.equal(true);
+        await store.unlinkKey('u1', 'bkey');
         // A revoked key (unlinked) counts as the subject's revocation; the later time wins.
         await store.revokeSubject('bkey', 8000);
         expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bkey' })).subjectRevokedAt).to.equal(8000);
