@@ -58,26 +58,30 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
     servers = [];
   });
 
-  const complete = (token: string, user: string) => other.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(tokens[user]!) });
+  /** The page id of a request: what loginUrl carries (never the token). */
+  const pageOf = (request: { loginUrl: string }) => new URL(request.loginUrl).searchParams.get('loginRequest')!;
+  const complete = (request: { loginUrl: string }, user: string) => other.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer(tokens[user]!) });
 
   it('creates a request (201 {loginUrl, token, expiresAt}); the user completes it; the app reads the details once', async () => {
     const created = await api.post('/api/login-requests', { postLoginURL: `${APP}/back?t={token}`, returnTo: '/reports', note: { n: 1 } }, { headers: API });
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     const { token, loginUrl, expiresAt } = created.body;
     expect(token).to.match(/^[\w-]{43}$/);
-    expect(loginUrl).to.equal(`${kg.url}/?loginRequest=${token}`);
+    expect(loginUrl).to.equal(`${kg.url}/?loginRequest=${pageOf(created.body)}`);
     expect(Date.parse(expiresAt) - clock.ms).to.equal(600_000);
 
-    const info = await api.get(`/api/login-requests/${token}/info`);
+    expect(pageOf(created.body), 'loginUrl carries a page id, not the token').to.match(/^[\w-]{43}$/).and.not.equal(token);
+    expect((await api.get(`/api/login-requests/${token}/info`)).status, 'the token is no page id').to.equal(404);
+    const info = await api.get(`/api/login-requests/${pageOf(created.body)}/info`);
     expect(info.body).to.include({ origin: APP, requireAllRoles: false });
 
     const pending = await api.get(`/api/login-requests/${token}`, { headers: API });
     expect([pending.status, pending.body.error]).to.deep.equal([409, 'login_pending']);
 
-    const done = await complete(token, 'reports_user');
+    const done = await complete(created.body, 'reports_user');
     expect(done.status, JSON.stringify(done.body)).to.equal(200);
     expect(done.body).to.deep.equal({ redirect: `${APP}/back?t=${token}` });
-    const again = await complete(token, 'reports_user');
+    const again = await complete(created.body, 'reports_user');
     expect([again.status, again.body.error]).to.deep.equal([409, 'already_completed']);
 
     const details = await api.get(`/api/login-requests/${token}`, { headers: API });
@@ -96,27 +100,29 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
 
   it('requires the API pair to create and to read, and a login\'s Bearer token to complete', async () => {
     expect((await api.post('/api/login-requests', { postLoginURL: `${APP}/{token}` })).status).to.equal(401);
-    const { token } = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const request = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const { token } = request;
     expect((await api.get(`/api/login-requests/${token}`)).status).to.equal(401);
-    expect((await api.post(`/api/login-requests/${token}/complete`)).status).to.equal(401);
-    expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer('nope') })).status).to.equal(401);
+    expect((await api.post(`/api/login-requests/${pageOf(request)}/complete`)).status).to.equal(401);
+    expect((await api.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer('nope') })).status).to.equal(401);
+    expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(tokens.plain_user!) })).status, 'the token completes nothing').to.equal(404);
     const provisioned = (await api.post('/api/provision', { user: 'lr-app-user' }, { headers: API })).body.token;
-    expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(provisioned) })).status, 'not a login').to.equal(403);
+    expect((await api.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer(provisioned) })).status, 'not a login').to.equal(403);
   });
 
   it('checks required roles: any of them by default, all with requireAllRoles, and superuser passes every requirement', async () => {
     const any = await admin.requestLogin({ postLoginURL: `${APP}/{token}`, requiredRoles: ['reports', 'billing'] });
-    const refused = await complete(any.token, 'plain_user');
+    const refused = await complete(any, 'plain_user');
     expect([refused.status, refused.body.error]).to.deep.equal([403, 'roles_missing']);
     expect(refused.body.message).to.equal('This app requires one of the roles: reports, billing.');
-    expect((await complete(any.token, 'reports_user')).status, 'a refusal does not spend the request').to.equal(200);
+    expect((await complete(any, 'reports_user')).status, 'a refusal does not spend the request').to.equal(200);
 
     const all = await admin.requestLogin({ postLoginURL: `${APP}/{token}`, requiredRoles: ['reports', 'billing'], requireAllRoles: true });
-    expect((await complete(all.token, 'reports_user')).body.error).to.equal('roles_missing');
-    expect((await complete(all.token, 'both_user')).status).to.equal(200);
+    expect((await complete(all, 'reports_user')).body.error).to.equal('roles_missing');
+    expect((await complete(all, 'both_user')).status).to.equal(200);
 
     const root = await admin.requestLogin({ postLoginURL: `${APP}/{token}`, requiredRoles: ['anything'], requireAllRoles: true });
-    expect((await complete(root.token, 'root_user')).status).to.equal(200);
+    expect((await complete(root, 'root_user')).status).to.equal(200);
     expect((await admin.getLoginDetails(root.token)).superUser).to.equal(true);
 
     expect(meetsRoles([], [], true)).to.equal(true);
@@ -128,12 +134,12 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
     const stale = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
     const kept = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
     clock.advance(599_000);
-    expect((await complete(kept.token, 'plain_user')).status).to.equal(200);
+    expect((await complete(kept, 'plain_user')).status).to.equal(200);
     clock.advance(1_001);
-    const late = await complete(stale.token, 'plain_user');
+    const late = await complete(stale, 'plain_user');
     expect([late.status, late.body.error]).to.deep.equal([404, 'not_found']);
     expect((await api.get(`/api/login-requests/${stale.token}`, { headers: API })).status).to.equal(404);
-    expect((await api.get(`/api/login-requests/${stale.token}/info`)).status).to.equal(404);
+    expect((await api.get(`/api/login-requests/${pageOf(stale)}/info`)).status).to.equal(404);
     expect((await admin.getLoginDetails(kept.token)).isDuplicateRequest).to.equal(false);
     clock.advance(600_000);
     const gone = await admin.getLoginDetails(kept.token, { allowDuplicateRequest: true }).catch((e: unknown) => e);
@@ -170,8 +176,9 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
   });
 
   it('gives exactly one of 20 concurrent first reads isDuplicateRequest: false, and one of 10 completions the redirect', async () => {
-    const { token } = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
-    const completions = await Promise.all(Array.from({ length: 10 }, () => complete(token, 'plain_user')));
+    const request = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const { token } = request;
+    const completions = await Promise.all(Array.from({ length: 10 }, () => complete(request, 'plain_user')));
     expect(completions.filter((r) => r.status === 200)).to.have.length(1);
     expect(completions.filter((r) => r.status === 409)).to.have.length(9);
     const reads = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : api).get(`/api/login-requests/${token}?allowDuplicateRequest=true`, { headers: API })));
@@ -181,8 +188,9 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
   it('completes with a keypair login too: the details carry the key', async () => {
     const identity = PrivateKey.fromRandom();
     const auth = await keypairLogin(identity, kg.wsUrl);
-    const { token } = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
-    expect((await other.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(auth.token!) })).status).to.equal(200);
+    const request = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const { token } = request;
+    expect((await other.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer(auth.token!) })).status).to.equal(200);
     const details = await admin.getLoginDetails(token);
     expect(details).to.include({ userId: identity.public.toString(), username: null });
     expect(details.publicKeys).to.deep.equal([identity.public.toString()]);

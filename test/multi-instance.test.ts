@@ -181,7 +181,8 @@ describe('several instances on PostgreSQL + Redis', function () {
     const identity = PrivateKey.fromRandom();
     await a.post('/api/accounts', { id: identity.public.toString(), roles: ['member'] }, { headers: api });
     const auth = await keypairLogin(identity, instances[2]!.wsUrl);
-    const completions = await Promise.all([b, c, a, b].map((api2) => api2.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(auth.token!) })));
+    const pageId = new URL(created.body.loginUrl as string).searchParams.get('loginRequest')!;
+    const completions = await Promise.all([b, c, a, b].map((api2) => api2.post(`/api/login-requests/${pageId}/complete`, undefined, { headers: bearer(auth.token!) })));
     expect(completions.map((r) => r.status).sort()).to.deep.equal([200, 409, 409, 409]);
     const reads = await Promise.all(Array.from({ length: 30 }, (_, i) =>
       [a, b, c][i % 3]!.get(`/api/login-requests/${token}?allowDuplicateRequest=true`, { headers: api })));

@@ -87,9 +87,9 @@ export interface LoginRequestOptions {
 }
 
 export interface LoginRequest {
-  /** Send the user's browser here: keygate's page, which logs the user in and returns them to postLoginURL. */
+  /** Send the user's browser here: keygate's page, which logs the user in and returns them to postLoginURL. It carries a page id, not the token. */
   loginUrl: string;
-  /** The request's token; the same one comes back in postLoginURL. */
+  /** The request's token: keep it server-side (in the session that started the login); the same one comes back in postLoginURL. */
   token: string;
   /** ISO 8601: the user must log in before this. */
   expiresAt: string;

@@ -100,7 +100,7 @@ export class LoginRequests {
   constructor(private readonly options: LoginRequestsOptions) {}
 
   /** Creates a login request; `token` identifies it to the page, the redirect and the app. */
-  async create(body: Record<string, unknown>): Promise<{ token: string; expiresAt: number }> {
+  async create(body: Record<string, unknown>): Promise<{ token: string; pageId: string; expiresAt: number }> {
     const { postLoginURL, requiredRoles, requireAllRoles, ...extra } = body;
     const request: LoginRequestBody = {
       ...extra,
@@ -111,25 +111,39 @@ export class LoginRequests {
     if (Buffer.byteLength(JSON.stringify(extra)) > LOGIN_REQUEST_EXTRA_MAX) {
       throw new AuthError('invalid_request', `The extra fields of a login request are limited to ${LOGIN_REQUEST_EXTRA_MAX} bytes of JSON.`);
     }
+    // Two secrets: the token goes to the app's backend only (and back to postLoginURL); the
+    // page id goes into loginUrl. Whoever starts a request and forwards its loginUrl to
+    // someone else never learns the token that person's login sends back to the app.
     const token = randomBytes(32).toString('base64url');
+    const pageId = randomBytes(32).toString('base64url');
     const { state, ttlMs, now } = this.options;
     const expiresAt = now() + ttlMs;
     await state.set(requestKey(token), JSON.stringify({ request, expiresAt }), ttlMs);
+    await state.set(pageKey(pageId), token, ttlMs);
     emitSafely(this.options.events, 'login_request', { stage: 'created' }, this.options.onEventError);
-    return { token, expiresAt };
+    return { token, pageId, expiresAt };
+  }
+
+  /** The token of the request a page id belongs to; not_found when there is none. */
+  private async tokenOfPage(pageId: unknown): Promise<string> {
+    const token = typeof pageId === 'string' && TOKEN.test(pageId) ? await this.options.state.get(pageKey(pageId)) : undefined;
+    if (token === undefined) throw new AuthError('not_found', 'No such login request: it has expired or never existed.');
+    return token;
   }
 
   /** What the page shows before the user logs in: where the user will be sent back to. */
-  async describe(token: unknown): Promise<{ origin: string; requiredRoles: string[]; requireAllRoles: boolean; expiresAt: number }> {
-    const { request, expiresAt } = await this.pending(token);
+  async describe(pageId: unknown): Promise<{ origin: string; requiredRoles: string[]; requireAllRoles: boolean; expiresAt: number }> {
+    const { request, expiresAt } = await this.pending(await this.tokenOfPage(pageId));
     return { origin: new URL(fill(request.postLoginURL, 'x')).origin, requiredRoles: request.requiredRoles, requireAllRoles: request.requireAllRoles, expiresAt };
   }
 
   /**
-   * The page, with the user's access token: checks the required roles and completes the
-   * request once. Returns where to send the browser.
+   * The page (by the page id of loginUrl), with the user's access token: checks the required
+   * roles and completes the request once. Returns where to send the browser: postLoginURL
+   * with the request's token.
    */
-  async complete(token: unknown, accessToken: unknown): Promise<{ redirect: string }> {
+  async complete(pageId: unknown, accessToken: unknown): Promise<{ redirect: string }> {
+    const token = await this.tokenOfPage(pageId);
     const { request } = await this.pending(token);
     const account: AccountRecord = await this.options.accounts.ofToken(accessToken, { login: true });
     if (!meetsRoles(account.roles, request.requiredRoles, request.requireAllRoles)) {
@@ -140,9 +154,9 @@ export class LoginRequests {
       request, userId: account.id, username: account.username, publicKeys: account.publicKeys, roles: account.roles, completedAt: now(),
     };
     // The details stay readable for LOGIN_REQUEST_TTL after completion.
-    if (!(await state.add(doneKey(token as string), JSON.stringify(completion), ttlMs))) throw new AuthError('already_completed');
+    if (!(await state.add(doneKey(token), JSON.stringify(completion), ttlMs))) throw new AuthError('already_completed');
     emitSafely(this.options.events, 'login_request', { stage: 'completed', userId: account.id }, this.options.onEventError);
-    return { redirect: fill(request.postLoginURL, token as string) };
+    return { redirect: fill(request.postLoginURL, token) };
   }
 
   /**
@@ -183,5 +197,6 @@ function checkBoolean(value: unknown): boolean {
 }
 
 const requestKey = (token: string) => `login-request:${token}`;
+const pageKey = (pageId: string) => `login-request-page:${pageId}`;
 const doneKey = (token: string) => `login-request-done:${token}`;
 const readKey = (token: string) => `login-request-read:${token}`;

@@ -166,7 +166,8 @@ describe('hosted login requests in a real browser (Chromium)', function () {
     await page.goto(`${app.origin}/start`);
     expect(onKeygate()).to.equal(true);
     const token = app.lastToken();
-    expect(new URL(page.url()).searchParams.get('loginRequest')).to.equal(token);
+    const pageId = new URL(page.url()).searchParams.get('loginRequest');
+    expect(pageId, 'the page gets a page id, never the token').to.match(/^[\w-]{43}$/).and.not.equal(token);
     await waitForBanner(app.origin);
     expect(await text('#login-request-title')).to.equal(`Log in to continue to ${app.origin}`);
     expect(await page.isHidden('#login-request-roles-row')).to.equal(true);

@@ -1,8 +1,9 @@
 /**
  * Hosted login requests:
  *   POST /api/login-requests (Basic) {postLoginURL, requiredRoles?, requireAllRoles?, ...extra} -> 201 {loginUrl, token, expiresAt}
- *   GET  /api/login-requests/:token/info                    -> {origin, requiredRoles, requireAllRoles, expiresAt} (the page)
- *   POST /api/login-requests/:token/complete (Bearer)       -> {redirect}; 403 roles_missing, 404, 409 already_completed
+ *   GET  /api/login-requests/:pageId/info                   -> {origin, requiredRoles, requireAllRoles, expiresAt} (the page)
+ *   POST /api/login-requests/:pageId/complete (Bearer)      -> {redirect}; 403 roles_missing, 404, 409 already_completed
+ * The page id is the one in loginUrl; the token goes to the app's backend and comes back to postLoginURL.
  *   GET  /api/login-requests/:token[?allowDuplicateRequest=true] (Basic) -> the login details once; 409 login_pending, 410 already_read
  */
 import type Router from 'koa-router';
@@ -16,16 +17,16 @@ import { httpOrigin } from '../page.js';
 export function loginRequestRoutes(router: Router, core: Core, config: Config): void {
   const apiPair = requireApiPair(core);
   router.post('/api/login-requests', apiPair, jsonBody(config.bodyLimitBytes), async function createLoginRequest(ctx) {
-    const { token, expiresAt } = await core.loginRequests.create(bodyOf(ctx));
+    const { token, pageId, expiresAt } = await core.loginRequests.create(bodyOf(ctx));
     ctx.status = 201;
-    ctx.body = { loginUrl: `${httpOrigin(config, ctx)}/?loginRequest=${token}`, token, expiresAt: new Date(expiresAt).toISOString() };
+    ctx.body = { loginUrl: `${httpOrigin(config, ctx)}/?loginRequest=${pageId}`, token, expiresAt: new Date(expiresAt).toISOString() };
   });
-  router.get('/api/login-requests/:token/info', async function describeLoginRequest(ctx) {
-    const { expiresAt, ...info } = await core.loginRequests.describe(ctx.params.token);
+  router.get('/api/login-requests/:pageId/info', async function describeLoginRequest(ctx) {
+    const { expiresAt, ...info } = await core.loginRequests.describe(ctx.params.pageId);
     ctx.body = { ...info, expiresAt: new Date(expiresAt).toISOString() };
   });
-  router.post('/api/login-requests/:token/complete', async function completeLoginRequest(ctx) {
-    ctx.body = await core.loginRequests.complete(ctx.params.token, bearerToken(ctx));
+  router.post('/api/login-requests/:pageId/complete', async function completeLoginRequest(ctx) {
+    ctx.body = await core.loginRequests.complete(ctx.params.pageId, bearerToken(ctx));
   });
   router.get('/api/login-requests/:token', apiPair, async function readLoginDetails(ctx) {
     const allow = ctx.query.allowDuplicateRequest;
