@@ -95,7 +95,9 @@ export type StoreErrorCode =
   /** A uniqueness rule was violated: the record exists already. */
   | 'conflict'
   /** The backend did not answer in time or refused the connection: try again later. */
-  | 'unavailable';
+  | 'unavailable'
+  /** The backend cannot take a value as given (e.g. a NUL character in text on PostgreSQL). */
+  | 'invalid_input';
 
 /** The one error type of the storage layer. */
 export class StoreError extends Error {
@@ -116,6 +118,7 @@ export function asAuthError(err: unknown): AuthError {
   if (err instanceof AuthError) return err;
   if (err instanceof StoreError) {
     if (err.code === 'unavailable') return new AuthError('store_unavailable', undefined, { cause: err, retryAfter: STORE_RETRY_AFTER_S });
+    if (err.code === 'invalid_input') return new AuthError('invalid_request', 'A value in the request cannot be used (control characters?).', { cause: err });
     return new AuthError('duplicate_entity', undefined, { cause: err });
   }
   return new AuthError('server_error', undefined, { cause: err });

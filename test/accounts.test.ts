@@ -157,6 +157,17 @@ for (const backend of BACKENDS) {
         }
       });
 
+      it('answers control characters (a NUL, which PostgreSQL cannot store) with 4xx, never 5xx', async () => {
+        expect((await api.post('/api/login', { username: 'ab\u0000cd', password: 'xxxxxxxxxx' })).status).to.equal(401);
+        expect((await api.get('/api/accounts?query=%00', { headers: API })).status).to.equal(400);
+        for (const method of ['GET', 'PATCH', 'DELETE']) {
+          const reply = await api.request(method, '/api/accounts/b%00', method === 'PATCH' ? { disabled: true } : undefined, { headers: API });
+          expect(reply.status, method).to.equal(404);
+        }
+        expect((await api.post('/api/accounts', { id: 'nul\u0000id' }, { headers: API })).status).to.equal(400);
+        expect((await api.post('/api/provision', { user: 'nul\u0000' }, { headers: API })).status).to.equal(400);
+      });
+
       it('deletes an account (204): its tokens stop at once, and it is gone', async () => {
         await api.post('/api/accounts', { id: 'doomed', username: 'doomed_user', password: PASSWORD }, { headers: API });
         const { body } = await api.post('/api/login', { username: 'doomed_user', password: PASSWORD });

@@ -137,7 +137,8 @@ export class AccountService {
 
   /** The account with this id, public key string or username. */
   async find(ref: unknown): Promise<AccountRecord | undefined> {
-    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256) return undefined;
+    // eslint-disable-next-line no-control-regex -- no account id, key or username has control characters
+    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256 || /[\u0000-\u001f\u007f]/.test(ref)) return undefined;
     const { store } = this.options;
     const byId = ACCOUNT_ID.test(ref) ? await store.getAccount(ref) : undefined;
     if (byId) return byId;
@@ -193,8 +194,9 @@ export class AccountService {
     const limit = query.limit === undefined ? 100 : Number(query.limit);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new AuthError('invalid_request', 'offset must be a whole number, 0 or more.');
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > ACCOUNT_PAGE_MAX) throw new AuthError('invalid_request', `limit must be 1 to ${ACCOUNT_PAGE_MAX}.`);
-    if (query.query !== undefined && (typeof query.query !== 'string' || query.query.length > ACCOUNT_QUERY_MAX)) {
-      throw new AuthError('invalid_request', `query must be a string of at most ${ACCOUNT_QUERY_MAX} characters.`);
+    // eslint-disable-next-line no-control-regex -- control characters are refused
+    if (query.query !== undefined && (typeof query.query !== 'string' || query.query.length > ACCOUNT_QUERY_MAX || /[\u0000-\u001f\u007f]/.test(query.query))) {
+      throw new AuthError('invalid_request', `query must be a string of at most ${ACCOUNT_QUERY_MAX} characters, without control characters.`);
     }
     const prefix = query.query as string | undefined;
     const { store } = this.options;

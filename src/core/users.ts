@@ -62,7 +62,8 @@ export class UserService {
     if (!password.isWellFormed()) throw new AuthError('invalid_request', 'password must be well-formed Unicode (no lone surrogates).');
     const { store, hasher, limits } = this.options;
     const name = normalizeUsername(username);
-    if ([...name].length > USERNAME_MAX) {
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused here
+    if ([...name].length > USERNAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) {
       // No account can have this name: refuse as for any unknown user, with no lockout key.
       await limits.chargeFailure(address);
       throw this.refused(new AuthError('invalid_credentials'), undefined, address);

@@ -55,6 +55,8 @@ const UNAVAILABLE_MESSAGES = /^(?:Connection terminated|timeout exceeded when tr
 function translate(err: unknown): unknown {
   const code = String((err as { code?: unknown }).code ?? '');
   if (code === '23505') return new StoreError('conflict', 'The record exists already.', { cause: err });
+  // Class 22, data exception: a value PostgreSQL cannot take as given (a NUL in text, ...).
+  if (code.startsWith('22') && code !== '22P02') return new StoreError('invalid_input', 'A value cannot be stored as given.', { cause: err });
   const message = err instanceof Error ? err.message : '';
   if (NETWORK_CODES.has(code) || code.startsWith('08') || UNAVAILABLE_STATES.has(code) || UNAVAILABLE_MESSAGES.test(message)) {
     return new StoreError('unavailable', `PostgreSQL is unavailable: ${message || code}`, { cause: err });

@@ -233,6 +233,11 @@ async function loadLoginRequest(): Promise<void> {
 async function completeLoginRequest(current: Session): Promise<boolean> {
   const request = loginRequest;
   if (!request || request.gone) return false;
+  // Never complete a request whose destination the user has not been shown.
+  if (!request.info) {
+    showError('The login request is not loaded yet (where it returns you to is unknown); reload the page and log in again.');
+    return false;
+  }
   let redirect: string;
   try {
     const answer = await api<{ redirect: string }>(loginRequestPath(request.token, 'complete'), { token: current.userAuth.token });
