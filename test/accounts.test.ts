@@ -144,6 +144,16 @@ for (const backend of BACKENDS) {
         expect(JSON.stringify(byName.body)).to.not.include('argon2');
       });
 
+      it('changes and deletes by id or key only: a username that looks like an app\'s user id is never the target', async () => {
+        await kg.core.users.register('carol@example.com', PASSWORD);
+        const patched = await api.request('PATCH', '/api/accounts/carol@example.com', { roles: ['admin'] }, { headers: API });
+        expect([patched.status, patched.body.message]).to.deep.equal([404, 'No account has that id or public key.']);
+        expect((await api.request('DELETE', '/api/accounts/carol@example.com', undefined, { headers: API })).status).to.equal(404);
+        const shown = await api.get('/api/accounts/carol@example.com', { headers: API });
+        expect(shown.body).to.include({ username: 'carol@example.com' });
+        expect(shown.body.roles, 'untouched').to.deep.equal([]);
+      });
+
       it('lists accounts by id with offset, limit and query, and refuses bad paging', async () => {
         for (const id of ['list-c', 'list-a', 'list-b']) await api.post('/api/accounts', { id }, { headers: API });
         const page = await api.get('/api/accounts?query=list-&limit=2', { headers: API });
@@ -213,11 +223,11 @@ for (const backend of BACKENDS) {
       });
 
       it('keeps a password login\'s scope across refreshes, never wider, as roles change', async () => {
-        await api.post('/api/accounts', { username: 'scoped_user', password: PASSWORD, roles: ['a', 'b'] }, { headers: API });
+        await api.post('/api/accounts', { id: 'scoped-user', username: 'scoped_user', password: PASSWORD, roles: ['a', 'b'] }, { headers: API });
         const first = await api.post('/api/login', { username: 'scoped_user', password: PASSWORD, scope: 'a' });
         const second = await api.post('/api/refresh', { refreshToken: first.body.refreshToken });
         expect(decodeJwt(second.body.userAuth.token).scope).to.equal('a');
-        await api.request('PATCH', '/api/accounts/scoped_user', { roles: ['a', 'b', 'c'] }, { headers: API });
+        await api.request('PATCH', '/api/accounts/scoped-user', { roles: ['a', 'b', 'c'] }, { headers: API });
         const third = await api.post('/api/refresh', { refreshToken: second.body.refreshToken });
         expect(decodeJwt(third.body.userAuth.token).scope, 'a new role is not added to a running login').to.equal('a');
       });

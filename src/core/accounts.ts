@@ -26,8 +26,10 @@ export const ACCOUNT_QUERY_MAX = 256;
 export const ACCOUNT_KEYS_MAX = 32;
 /** A login moves lastLoginAt only when it is older than this: no write per handshake. */
 export const LAST_LOGIN_PRECISION_MS = 60_000;
-/** Bytes of CSPRNG output in a key-linking challenge. */
+/** Bytes of CSPRNG output in a key-linking challenge, after its purpose. */
 const LINK_CHALLENGE_BYTES = 32;
+/** What a key-linking challenge begins with. */
+const LINK_PURPOSE = Buffer.from('keygate: link this key to an account\n');
 
 /** An account as the account API and the CLI show it. */
 export interface AccountView {
@@ -135,8 +137,12 @@ export class AccountService {
     }
   }
 
-  /** The account with this id, public key string or username. */
-  async find(ref: unknown): Promise<AccountRecord | undefined> {
+  /**
+   * The account with this id, public key string or username, in that order. Without
+   * `usernames`, a ref is an id or a key only: what changes an account must not land on a
+   * self-registered user whose chosen name happens to be an app's user id.
+   */
+  async find(ref: unknown, { usernames = true }: { usernames?: boolean } = {}): Promise<AccountRecord | undefined> {
     // eslint-disable-next-line no-control-regex -- no account id, key or username has control characters
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256 || /[\u0000-\u001f\u007f]/.test(ref)) return undefined;
     const { store } = this.options;
@@ -146,6 +152,7 @@ export class AccountService {
       const byKey = await store.getAccountByKey(ref);
       if (byKey) return byKey;
     }
+    if (!usernames) return undefined;
     try {
       return await store.getAccountByUsername(validateUsername(ref));
     } catch {
@@ -153,10 +160,17 @@ export class AccountService {
     }
   }
 
+  /** The account with exactly this id (no fallback to a key or username); not_found otherwise. */
+  async byId(id: string): Promise<AccountRecord> {
+    const account = await this.options.store.getAccount(id);
+    if (!account) throw new AuthError('not_found', 'No account has that id.');
+    return account;
+  }
+
   /** Like {@link find}, but not_found when there is none. */
-  async get(ref: unknown): Promise<AccountRecord> {
-    const account = await this.find(ref);
-    if (!account) throw new AuthError('not_found', 'No account has that id, public key or username.');
+  async get(ref: unknown, options: { usernames?: boolean } = {}): Promise<AccountRecord> {
+    const account = await this.find(ref, options);
+    if (!account) throw new AuthError('not_found', options.usernames === false ? 'No account has that id or public key.' : 'No account has that id, public key or username.');
     return account;
   }
 
@@ -164,11 +178,11 @@ export class AccountService {
    * Changes roles and the disabled flag. Disabling ends every token and session of the
    * account at once; removed roles leave the scope of its logins at their next refresh.
    */
-  async update(ref: unknown, changes: AccountChanges): Promise<AccountRecord> {
+  async update(ref: unknown, changes: AccountChanges, resolve: { usernames?: boolean } = {}): Promise<AccountRecord> {
     const roles = changes.roles === undefined ? undefined : validateRoles(changes.roles);
     if (changes.disabled !== undefined && typeof changes.disabled !== 'boolean') throw new AuthError('invalid_request', 'disabled must be true or false.');
     const disabled = changes.disabled;
-    const account = await this.get(ref);
+    const account = await this.get(ref, resolve);
     await this.options.store.updateAccount(account.id, { roles, disabled });
     if (disabled === true) await this.options.tokens.revokeSubject(account.id, 'account disabled');
     else await this.options.tokens.accountChanged();
@@ -178,8 +192,8 @@ export class AccountService {
   }
 
   /** Deletes an account and ends every token and session of it, and of every key it had. */
-  async delete(ref: unknown): Promise<AccountRecord> {
-    const account = await this.get(ref);
+  async delete(ref: unknown, resolve: { usernames?: boolean } = {}): Promise<AccountRecord> {
+    const account = await this.get(ref, resolve);
     await this.options.store.deleteAccount(account.id);
     const { tokens } = this.options;
     await tokens.revokeSubject(account.id, 'account deleted');
@@ -289,9 +303,11 @@ export class AccountService {
    */
   async linkChallenge(accountId: string, pubkey: unknown): Promise<{ value: Buffer; expiresAt: number }> {
     const identity = parsePublicKey(pubkey);
-    const account = await this.get(accountId);
+    const account = await this.byId(accountId);
     if (account.publicKeys.includes(identity.id)) throw new AuthError('key_linked', 'That key is linked to this account already.');
-    const value = randomBytes(LINK_CHALLENGE_BYTES);
+    // The purpose comes first, so no login challenge (32 random bytes, here or on any Textile
+    // server) can ever be a link challenge: a key that signs challenges elsewhere links nothing here.
+    const value = Buffer.concat([LINK_PURPOSE, randomBytes(LINK_CHALLENGE_BYTES)]);
     const expiresAt = this.now() + this.options.challengeTtlMs;
     await this.options.state.set(linkKey(accountId, identity.id), value.toString('base64'), this.options.challengeTtlMs);
     return { value, expiresAt };
@@ -306,7 +322,7 @@ export class AccountService {
     if (!verifySignature(identity, Buffer.from(stored, 'base64'), signature)) {
       throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
     }
-    const account = await this.get(accountId);
+    const account = await this.byId(accountId);
     if (account.publicKeys.length >= ACCOUNT_KEYS_MAX) throw new AuthError('invalid_request', `An account may link at most ${ACCOUNT_KEYS_MAX} keys.`);
     let linked: boolean;
     try {
@@ -327,7 +343,7 @@ export class AccountService {
    */
   async unlink(accountId: string, pubkey: unknown): Promise<AccountRecord> {
     if (typeof pubkey !== 'string') throw new AuthError('invalid_pubkey');
-    const account = await this.get(accountId);
+    const account = await this.byId(accountId);
     if (!account.publicKeys.includes(pubkey)) throw new AuthError('not_found', 'That key is not linked to this account.');
     if (account.publicKeys.length === 1 && account.passwordHash === null) {
       throw new AuthError('last_credential', 'This is the account\'s only way to log in; it cannot be unlinked.');

@@ -3,8 +3,8 @@
  *   POST   /api/accounts {id?, username?, password?, roles?} -> 201 {id}; 409 {error: 'duplicate_entity', id}
  *   GET    /api/accounts?offset&limit&query                   -> {accounts, total, offset, limit}
  *   GET    /api/accounts/:ref  (id, public key or username)   -> the account; 404 otherwise
- *   PATCH  /api/accounts/:ref {roles?, disabled?}             -> the account
- *   DELETE /api/accounts/:ref                                 -> 204 (its tokens and sessions are revoked)
+ *   PATCH  /api/accounts/:ref {roles?, disabled?}             -> the account   (:ref an id or public key, never a username)
+ *   DELETE /api/accounts/:ref                                 -> 204 (its tokens and sessions are revoked; :ref as for PATCH)
  */
 import type Router from 'koa-router';
 import type { Config } from '../../../config.js';
@@ -46,10 +46,10 @@ export function accountRoutes(router: Router, core: Core, config: Config): void 
     ctx.body = accountView(await core.accounts.get(ctx.params.ref));
   });
   router.patch('/api/accounts/:ref', apiPair, jsonBody(config.bodyLimitBytes), async function changeAccount(ctx) {
-    ctx.body = accountView(await core.accounts.update(ctx.params.ref, only(bodyOf(ctx), PATCH_FIELDS)));
+    ctx.body = accountView(await core.accounts.update(ctx.params.ref, only(bodyOf(ctx), PATCH_FIELDS), { usernames: false }));
   });
   router.delete('/api/accounts/:ref', apiPair, async function deleteAccount(ctx) {
-    await core.accounts.delete(ctx.params.ref);
+    await core.accounts.delete(ctx.params.ref, { usernames: false });
     ctx.status = 204;
   });
 }
