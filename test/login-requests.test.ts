@@ -60,7 +60,10 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
 
   /** The page id of a request: what loginUrl carries (never the token). */
   const pageOf = (request: { loginUrl: string }) => new URL(request.loginUrl).searchParams.get('loginRequest')!;
-  const complete = (request: { loginUrl: string }, user: string) => other.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer(tokens[user]!) });
+  /** A login made now, as on the page after the request was made. */
+  const loginNow = async (user: string) => (await api.post('/api/login', { username: user, password: PASSWORD })).body.userAuth.token as string;
+  const complete = async (request: { loginUrl: string }, user: string) =>
+    other.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer(await loginNow(user)) });
 
   it('creates a request (201 {loginUrl, token, expiresAt}); the user completes it; the app reads the details once', async () => {
     const created = await api.post('/api/login-requests', { postLoginURL: `${APP}/back?t={token}`, returnTo: '/reports', note: { n: 1 } }, { headers: API });
@@ -108,6 +111,22 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
     expect((await api.post(`/api/login-requests/${token}/complete`, undefined, { headers: bearer(tokens.plain_user!) })).status, 'the token completes nothing').to.equal(404);
     const provisioned = (await api.post('/api/provision', { user: 'lr-app-user' }, { headers: API })).body.token;
     expect((await api.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer(provisioned) })).status, 'not a login').to.equal(403);
+  });
+
+  it('completes only with a login made for the request, not with a token (or a reissued copy) of an earlier login', async () => {
+    clock.advance(2000); // the login of `tokens` is 2 s older than the request
+    const request = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const copy = (await api.get('/api/userauth', { headers: bearer(tokens.plain_user!) })).body.token as string;
+    const identity = PrivateKey.fromRandom();
+    clock.advance(-2000);
+    const oldKeyLogin = (await keypairLogin(identity, kg.wsUrl)).token!;
+    clock.advance(2000);
+    const keyCopy = (await api.get('/api/userauth', { headers: bearer(oldKeyLogin) })).body.token as string;
+    for (const old of [tokens.plain_user!, copy, oldKeyLogin, keyCopy]) {
+      const refused = await other.post(`/api/login-requests/${pageOf(request)}/complete`, undefined, { headers: bearer(old) });
+      expect([refused.status, refused.body.error]).to.deep.equal([403, 'forbidden']);
+    }
+    expect((await complete(request, 'plain_user')).status).to.equal(200);
   });
 
   it('checks required roles: any of them by default, all with requireAllRoles, and superuser passes every requirement', async () => {

@@ -221,11 +221,16 @@ export class AccountService {
   /**
    * The account a live access token belongs to (GET /api/me and the key routes). With
    * `login`, only a token from a login by its holder (password or key) will do: not a
-   * provisioned one, which an app backend asked for.
+   * provisioned one, which an app backend asked for. With `loggedInSince`, only a login made
+   * at or after that time (ms), not a copy of an older one.
    */
-  async ofToken(token: unknown, options: { login?: boolean } = {}): Promise<AccountRecord> {
-    const claims = await this.options.tokens.verify(token);
+  async ofToken(token: unknown, options: { login?: boolean; loggedInSince?: number } = {}): Promise<AccountRecord> {
+    const { claims, startedAt } = await this.options.tokens.loginOf(token);
     if (options.login && claims.amr === undefined) throw new AuthError('forbidden', 'A provisioned token cannot change its account; log in.');
+    // Whole seconds in a keypair token: a login in the same second as `loggedInSince` counts.
+    if (options.loggedInSince !== undefined && startedAt + 1000 <= options.loggedInSince) {
+      throw new AuthError('forbidden', 'Log in again: this needs a login made for it, not an earlier one.');
+    }
     const account = await this.options.store.getAccount(claims.sub);
     if (!account) throw new AuthError('not_found', 'This token\'s login has no account (it is from before accounts); log in again.');
     return account;

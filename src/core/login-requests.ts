@@ -144,8 +144,9 @@ export class LoginRequests {
    */
   async complete(pageId: unknown, accessToken: unknown): Promise<{ redirect: string }> {
     const token = await this.tokenOfPage(pageId);
-    const { request } = await this.pending(token);
-    const account: AccountRecord = await this.options.accounts.ofToken(accessToken, { login: true });
+    const { request, expiresAt } = await this.pending(token);
+    // Only a login made for this request: not any token of the user's someone may have seen.
+    const account: AccountRecord = await this.options.accounts.ofToken(accessToken, { login: true, loggedInSince: expiresAt - this.options.ttlMs });
     if (!meetsRoles(account.roles, request.requiredRoles, request.requireAllRoles)) {
       throw new AuthError('roles_missing', `This app requires ${request.requireAllRoles ? 'all' : 'one'} of the roles: ${request.requiredRoles.join(', ')}.`);
     }

@@ -225,6 +225,16 @@ export class TokenService {
     return session;
   }
 
+  /**
+   * A live access token's claims and when the login it descends from began (ms): its stored
+   * session's start, or for a keypair login its first token's issue (every copy keeps that
+   * token's exp, which is its iat + TOKEN_TTL).
+   */
+  async loginOf(token: unknown): Promise<{ claims: TokenClaims; startedAt: number }> {
+    const { claims, session } = await this.verifyLive(token);
+    return { claims, startedAt: session ? session.createdAt : (claims.exp - this.options.tokenTtl) * 1000 };
+  }
+
   /** RFC 7662: {active:false} for anything that is not a live token of ours. */
   async introspect(token: unknown): Promise<Introspection> {
     try {
