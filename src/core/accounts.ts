@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, StoreError } from '../errors.js';
-import type { AccountRecord, RecordStore } from '../store/records.js';
+import { keySubject, type AccountRecord, type RecordStore } from '../store/records.js';
 import type { StateStore } from '../store/state.js';
 import { emitSafely, type AccountChangedEvent, type CoreEmitter } from './events.js';
 import { parsePublicKey, verifySignature, type PublicIdentity } from './identity.js';
@@ -197,7 +197,7 @@ export class AccountService {
     await this.options.store.deleteAccount(account.id);
     const { tokens } = this.options;
     await tokens.revokeSubject(account.id, 'account deleted');
-    for (const key of account.publicKeys) await tokens.revokeSubject(key, 'account deleted');
+    for (const key of account.publicKeys) await tokens.revokeSubject(keySubject(key), 'account deleted');
     this.changed({ id: account.id, change: 'deleted' });
     return account;
   }
@@ -354,7 +354,7 @@ export class AccountService {
       throw new AuthError('last_credential', 'This is the account\'s only way to log in; it cannot be unlinked.');
     }
     await this.options.store.unlinkKey(account.id, pubkey);
-    await this.options.tokens.revokeSubject(pubkey, 'key unlinked');
+    await this.options.tokens.revokeSubject(keySubject(pubkey), 'key unlinked');
     this.changed({ id: account.id, change: 'key_unlinked', pubkey });
     return { ...account, publicKeys: account.publicKeys.filter((k) => k !== pubkey) };
   }

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { StoreError } from '../errors.js';
-import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
+import { isRepeat, keySubject, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 type Row = Record<string, unknown>;
@@ -321,7 +321,7 @@ export class PostgresStore implements RecordStore {
               (SELECT max(revoked_at) FROM revoked_subjects WHERE sub IN ($3, $4)) AS subject_revoked_at,
               (SELECT json_build_object('disabled', disabled) FROM accounts WHERE id = $3) AS account,
               EXISTS (SELECT 1 FROM account_keys WHERE pubkey = $5 AND account_id = $3) AS key_linked`,
-      [jti, sid ?? null, sub, pubkey ?? sub, pubkey ?? null],
+      [jti, sid ?? null, sub, pubkey === undefined ? sub : keySubject(pubkey), pubkey ?? null],
     );
     const standing: TokenStanding = {
       jtiRevoked: row!.jti_revoked as boolean,

@@ -104,13 +104,19 @@ export interface TokenStanding {
   jtiRevoked: boolean;
   /** The token's session, if it was stored. */
   session: SessionRecord | undefined;
-  /** The latest revokeSubject time of the token's subject, or of its public key when asked for, if any. */
+  /** The latest revokeSubject time of the token's subject, or of its key's {@link keySubject} when asked for, if any. */
   subjectRevokedAt: number | undefined;
   /** The subject's account (undefined when there is none). */
   account: { disabled: boolean } | undefined;
   /** When a pubkey was asked about: whether it is linked to the subject's account now. */
   keyLinked?: boolean;
 }
+
+/**
+ * The revocation subject of a key (an unlinked key, a deleted account's keys): its own
+ * namespace, so that it never meets an account whose id is a public key string.
+ */
+export const keySubject = (pubkey: string): string => `key:${pubkey}`;
 
 /** What identifies a token to {@link RecordStore.tokenStanding}. */
 export interface StandingQuery {

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { isRepeat, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
+import { isRepeat, keySubject, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
 export const SQLITE_MIGRATIONS: readonly string[] = [
@@ -368,7 +368,7 @@ export class SqliteStore implements RecordStore {
 
   async tokenStanding({ jti, sid, sub, pubkey }: StandingQuery): Promise<TokenStanding> {
     const session = sid === undefined ? undefined : this.get('SELECT * FROM sessions WHERE sid = ?', sid);
-    const revokedAt = this.get('SELECT max(revoked_at) AS at FROM revoked_subjects WHERE sub IN (?, ?)', sub, pubkey ?? sub)!.at as number | null;
+    const revokedAt = this.get('SELECT max(revoked_at) AS at FROM revoked_subjects WHERE sub IN (?, ?)', sub, pubkey === undefined ? sub : keySubject(pubkey))!.at as number | null;
     const account = this.get('SELECT disabled FROM accounts WHERE id = ?', sub);
     const standing: TokenStanding = {
       jtiRevoked: this.get('SELECT 1 FROM revoked_tokens WHERE jti = ?', jti) !== undefined,

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { StoreError } from '../../src/errors.js';
-import type { RefreshTokenRecord, Rotation, SessionRecord, SigningKeyRecord, RecordStore, AccountRecord } from '../../src/store/records.js';
+import { keySubject, type RefreshTokenRecord, type Rotation, type SessionRecord, type SigningKeyRecord, type RecordStore, type AccountRecord } from '../../src/store/records.js';
 
 export type StoreFactory = () => Promise<RecordStore> | RecordStore;
 
@@ -346,8 +346,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.linkKey('u1', 'bkey', 7000);
         expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bkey' })).keyLinked).to.equal(true);
         await store.unlinkKey('u1', 'bkey');
-        // A revoked key (unlinked) counts as the subject's revocation; the later time wins.
-        await store.revokeSubject('bkey', 8000);
+        // A revoked key (unlinked) counts as the subject's revocation; the later time wins. A bare
+        // subject that equals the key string is another namespace (an account whose id is a key).
+        await store.revokeSubject('bkey', 9000);
+        expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bkey' })).subjectRevokedAt).to.equal(5000);
+        await store.revokeSubject(keySubject('bkey'), 8000);
         expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bkey' })).subjectRevokedAt).to.equal(8000);
         expect((await store.tokenStanding({ jti: 'j2', sid: undefined, sub: 'u1', pubkey: 'bother' })).subjectRevokedAt).to.equal(5000);
       });
