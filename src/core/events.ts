@@ -8,8 +8,17 @@ import type { ErrorCode } from '../errors.js';
 /** How a principal proved who it is. */
 export type AuthMethod = 'keypair' | 'password' | 'provision';
 
+/** The front door a login came through. */
+export type LoginDoor = 'websocket' | 'http_challenge' | 'password' | 'provision';
+
+/** Why a token was issued: a new login, a refresh-token rotation, a reissued copy (GET /api/userauth), or provisioning. */
+export type IssueKind = 'login' | 'refresh' | 'reissue' | 'provision';
+
 export interface GrantIssuedEvent {
   method: AuthMethod;
+  kind: IssueKind;
+  /** For logins: the door it came through. */
+  door?: LoginDoor;
   /** The token's subject. */
   sub: string;
   jti: string;
@@ -21,6 +30,7 @@ export interface GrantIssuedEvent {
 
 export interface LoginRefusedEvent {
   method: AuthMethod;
+  door: LoginDoor;
   code: ErrorCode;
   /** Human text of the refusal (never a secret). */
   reason: string;

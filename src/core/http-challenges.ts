@@ -76,7 +76,7 @@ export class HttpChallenges {
       if (!verifySignature(parsePublicKey(stored.pubkey), Buffer.from(stored.value, 'base64'), signature)) {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
-      return await grantProvenKey(this.options, stored.pubkey, stored.scope);
+      return await grantProvenKey(this.options, stored.pubkey, stored.scope, 'http_challenge');
     } catch (err) {
       throw this.refused(err, subject, address);
     }
@@ -84,7 +84,7 @@ export class HttpChallenges {
 
   private refused(err: unknown, subject: string | undefined, address: string | undefined): unknown {
     const error = asAuthError(err);
-    emitSafely(this.options.events, 'login.refused', { method: 'keypair', code: error.code, reason: error.message, subject, address }, this.options.onEventError);
+    emitSafely(this.options.events, 'login.refused', { method: 'keypair', door: 'http_challenge', code: error.code, reason: error.message, subject, address }, this.options.onEventError);
     return err;
   }
 }

@@ -175,7 +175,7 @@ export class Core {
       await this.limits.chargeAddress(address);
     } catch (err) {
       const error = asAuthError(err);
-      emitSafely(this.events, 'login.refused', { method: 'keypair', code: error.code, reason: error.message, address }, this.options.onBackgroundError);
+      emitSafely(this.events, 'login.refused', { method: 'keypair', door: 'websocket', code: error.code, reason: error.message, address }, this.options.onBackgroundError);
       throw error;
     }
   }

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, asAuthError } from '../errors.js';
-import { emitSafely, type CoreEmitter } from './events.js';
+import { emitSafely, type CoreEmitter, type LoginDoor } from './events.js';
 import { parsePublicKey, SIGNATURE_LENGTH, verifySignature, type PublicIdentity } from './identity.js';
 import type { AccountService } from './accounts.js';
 import type { AccountRecord } from '../store/records.js';
@@ -70,6 +70,7 @@ export async function grantProvenKey(
   { accounts, provisioner }: Pick<KeypairLoginOptions, 'accounts' | 'provisioner'>,
   pubkey: string,
   requestedScope: string | undefined,
+  door: LoginDoor,
 ): Promise<Grant> {
   const current = await accounts.forKey(pubkey);
   if (current?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
@@ -77,7 +78,7 @@ export async function grantProvenKey(
   const account = current ?? await accounts.ofProvenKey(pubkey);
   await accounts.recordLogin(account);
   // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
-  return provisioner.issue({ method: 'keypair', id: account.id, roles: account.roles, pubkey }, { scope, sid: randomUUID() });
+  return provisioner.issue({ method: 'keypair', id: account.id, roles: account.roles, pubkey }, { scope, sid: randomUUID(), kind: 'login', door });
 }
 
 export class KeypairLogin {
@@ -145,7 +146,7 @@ export class KeypairLogin {
       if (!verifySignature(state.identity, state.challenge, signature)) {
         throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
       }
-      return grantProvenKey(this.options, state.identity.id, state.requestedScope);
+      return grantProvenKey(this.options, state.identity.id, state.requestedScope, 'websocket');
     }, state.step === 'awaiting-signature' ? state.identity.id : undefined);
   }
 
@@ -179,6 +180,6 @@ export class KeypairLogin {
 
   private refused(error: AuthError, subject?: string): void {
     const { events, address, onEventError } = this.options;
-    emitSafely(events, 'login.refused', { method: 'keypair', code: error.code, reason: error.message, subject, address }, onEventError);
+    emitSafely(events, 'login.refused', { method: 'keypair', door: 'websocket', code: error.code, reason: error.message, subject, address }, onEventError);
   }
 }

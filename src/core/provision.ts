@@ -5,7 +5,7 @@
 import { randomUUID, sign, type KeyObject } from 'node:crypto';
 import { AuthError } from '../errors.js';
 import { createApiSig } from './api-sig.js';
-import { emitSafely, type AuthMethod, type CoreEmitter } from './events.js';
+import { emitSafely, type AuthMethod, type CoreEmitter, type IssueKind, type LoginDoor } from './events.js';
 import type { KeyRing } from './signing-keys.js';
 
 /** Someone whose identity a front door has proven (or an app backend vouches for). */
@@ -77,6 +77,9 @@ export interface IssueOptions {
   exp?: number;
   /** The resources of a provisioned token. */
   resources?: Resource[];
+  /** Why it is issued (default: a login), and for a login its door; for events and metrics. */
+  kind?: IssueKind;
+  door?: LoginDoor;
 }
 
 const AMR = { keypair: ['pop'], password: ['pwd'] } as const;
@@ -174,7 +177,9 @@ export class Provisioner {
     const token = signJwt(claims, kid, privateKey);
     const expiresAt = new Date(claims.exp * 1000);
     const { sig, msg } = createApiSig(apiSecret, expiresAt);
-    emitSafely(events, 'grant.issued', { method: principal.method, sub: claims.sub, jti: claims.jti, kid, exp: claims.exp, scope }, this.options.onEventError);
+    emitSafely(events, 'grant.issued', {
+      method: principal.method, kind: options.kind ?? 'login', ...(options.door === undefined ? {} : { door: options.door }), sub: claims.sub, jti: claims.jti, kid, exp: claims.exp, scope,
+    }, this.options.onEventError);
     return { userAuth: { key: apiKey, sig, msg, token }, claims, kid, expiresAt };
   }
 }

@@ -66,7 +66,7 @@ export class ResourceProvisioning {
     if (account.disabled) throw new AuthError('account_disabled');
     const exp = Math.floor(this.now() / 1000) + ((ttl as number | undefined) ?? this.maxTtl);
     // Its own session, kept only in its tokens, so a revocation of it ends every copy.
-    const grant = await this.provisioner.issue({ method: 'provision', id: account.id, roles: account.roles }, { sid: randomUUID(), exp, resources });
+    const grant = await this.provisioner.issue({ method: 'provision', id: account.id, roles: account.roles }, { sid: randomUUID(), exp, resources, kind: 'provision', door: 'provision' });
     return { user: account.id, resources, grant };
   }
 }

@@ -94,7 +94,7 @@ export class TokenService {
     const refreshToken = REFRESH_PREFIX + randomBytes(32).toString('base64url');
     const first: RefreshTokenRecord = { hash: hashRefresh(refreshToken), sid: session.sid, createdAt: now, expiresAt: session.expiresAt, usedAt: null, replacedBy: null };
     await this.options.store.createSession(session, first);
-    const grant = await this.options.provisioner.issue(principal, { scope, sid: session.sid, notAfter: session.expiresAt });
+    const grant = await this.options.provisioner.issue(principal, { scope, sid: session.sid, notAfter: session.expiresAt, kind: 'login', door: 'password' });
     return { grant, refreshToken };
   }
 
@@ -129,7 +129,7 @@ export class TokenService {
     const user = await store.getAccount(session.sub);
     if (!user || user.disabled) throw new AuthError('invalid_token', 'The account is disabled.');
     const grant = await this.options.provisioner.issue(accountPrincipal(user, 'password'), {
-      scope: narrowScope(session.scope, user.roles), sid: session.sid, notAfter: session.expiresAt,
+      scope: narrowScope(session.scope, user.roles), sid: session.sid, notAfter: session.expiresAt, kind: 'refresh',
     });
     return { grant, refreshToken: successor };
   }
@@ -327,7 +327,7 @@ export class TokenService {
     // A stored session ends at its expiry; a keypair login's with its first token, so every
     // copy keeps that token's exp exactly (and ending the session covers them all).
     const end = session ? { notAfter: session.expiresAt } : { exp: claims.exp };
-    return this.options.provisioner.issue(principal, { scope, sid: claims.sid, ...end, ...(claims.resources === undefined ? {} : { resources: claims.resources }) });
+    return this.options.provisioner.issue(principal, { scope, sid: claims.sid, ...end, kind: 'reissue', ...(claims.resources === undefined ? {} : { resources: claims.resources }) });
   }
 
   /**

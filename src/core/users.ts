@@ -103,7 +103,7 @@ export class UserService {
 
   /** Records a refusal (never the typed username: it may be a password typed in the wrong field) and returns the error. */
   private refused(error: AuthError, subject: string | undefined, address: string | undefined): AuthError {
-    emitSafely(this.options.events, 'login.refused', { method: 'password', code: error.code, reason: error.message, subject, address }, this.options.onEventError);
+    emitSafely(this.options.events, 'login.refused', { method: 'password', door: 'password', code: error.code, reason: error.message, subject, address }, this.options.onEventError);
     return error;
   }
 }

@@ -29,6 +29,8 @@ import { pageRoutes } from './http/page.js';
 import { cors } from './http/cors.js';
 import { accessLog } from './http/access-log.js';
 import { Drain } from './drain.js';
+import { Metrics } from './metrics.js';
+import { metricsRoute, startMetricsServer } from './http/metrics-route.js';
 import { errorHandler } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { jwksRoute } from './http/jwks.js';
@@ -48,6 +50,10 @@ export interface RunningServer {
   readonly wsUrl: string;
   /** How many /ws/userauth sockets are open now. */
   openSockets(): number;
+  /** The Prometheus metrics of this server. */
+  readonly metrics: Metrics;
+  /** METRICS_PORT as bound, when set. */
+  readonly metricsPort: number | undefined;
   /** Stops accepting, closes open sockets, and resolves when the port is free. */
   close(): Promise<void>;
   /** Graceful: stops accepting, lets in-flight work finish for up to `graceMs`, refuses the rest with a clear error, frees the port. */
@@ -55,13 +61,13 @@ export interface RunningServer {
 }
 
 /** The websocket routes: the upgrade check and the dispatch both read this one table. */
-export function socketRoutes(core: Core, config: Config, log: Logger): ReadonlyMap<string, SocketRoute> {
-  const userAuth = userAuthSocket(core, config, log);
+export function socketRoutes(core: Core, config: Config, log: Logger, metrics?: Metrics): ReadonlyMap<string, SocketRoute> {
+  const userAuth = userAuthSocket(core, config, log, metrics);
   // /ws/userAuth: the capitalised path some Textile client versions use.
   return new Map([['/ws/userauth', userAuth], ['/ws/userAuth', userAuth]]);
 }
 
-export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketRoute>, drain = new Drain()) {
+export function createApp(core: Core, config: Config, log: Logger, sockets: ReadonlyMap<string, SocketRoute>, drain = new Drain(), metrics?: Metrics) {
   // Koa's own proxy handling stays off: the client address comes from server/address.ts.
   const app = websockify(new Koa());
   // What reaches Koa's own error event is the client's doing (an aborted or malformed
@@ -72,9 +78,10 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   const http = new Router();
   http.get('/.well-known/jwks.json', jwksRoute(core));
   http.get('/healthz', ...healthSteps(core));
+  if (metrics && config.metricsToken !== undefined) http.get('/metrics', metricsRoute(metrics, config.metricsToken));
   for (const [route, serve] of pageRoutes(config)) http.get(route, serve);
   http.post('/api/users', ...registerSteps(core, config));
-  http.post('/api/login', ...loginSteps(core, config));
+  http.post('/api/login', ...(metrics ? [metrics.timeLogin] : []), ...loginSteps(core, config));
   http.post('/api/refresh', ...refreshSteps(core, config));
   http.post('/api/logout', ...logoutSteps(core, config));
   http.post('/api/revoke', ...revokeSteps(core, config));
@@ -88,7 +95,7 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
 
   app.use(drain.track);
   app.use(accessLog(log, trustedHops(config)));
-  app.use(errorHandler(log));
+  app.use(errorHandler(log, (code) => metrics?.refused(code)));
   app.use(securityHeaders);
   app.use(cors(config.allowedOrigins));
   app.use(http.routes());
@@ -103,9 +110,12 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
 }
 
 export async function startServer(core: Core, config: Config, log: Logger): Promise<RunningServer> {
-  const sockets = socketRoutes(core, config, log);
+  let openSockets = () => 0;
+  const metrics = new Metrics(core, () => openSockets());
+  const sockets = socketRoutes(core, config, log, metrics);
   const drain = new Drain();
-  const app = createApp(core, config, log, sockets, drain);
+  const app = createApp(core, config, log, sockets, drain, metrics);
+  openSockets = () => app.ws.server?.clients.size ?? 0;
   const server = createServer(
     {
       headersTimeout: config.headersTimeoutMs,
@@ -134,16 +144,29 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info({ host: config.host, port }, 'keygate listening');
+  const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(metrics, config.host, config.metricsPort);
+  log.info({ host: config.host, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), port }, 'keygate listening');
+  const closeMetrics = () => new Promise<void>((resolve) => {
+    if (!metricsServer) return resolve();
+    metricsServer.server.closeAllConnections();
+    metricsServer.server.close(() => resolve());
+  });
 
   return {
+    metrics,
+    metricsPort: metricsServer?.port,
     server,
     port,
     url: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}`,
     openSockets: () => app.ws.server?.clients.size ?? 0,
-    drain: (graceMs) => drain.run(server, app.ws.server, graceMs),
+    async drain(graceMs) {
+      const result = await drain.run(server, app.ws.server, graceMs);
+      await closeMetrics();
+      return result;
+    },
     async close() {
+      await closeMetrics();
       const wss = app.ws.server;
       for (const socket of wss?.clients ?? []) (socket as WebSocket).terminate();
       await new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve()));

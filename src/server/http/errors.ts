@@ -1,6 +1,6 @@
 /** The one HTTP error renderer as Koa middleware, and the 404 for unknown routes. */
 import type { Context, Next } from 'koa';
-import { AuthError, asAuthError } from '../../errors.js';
+import { AuthError, asAuthError, type ErrorCode } from '../../errors.js';
 import { renderHttpError } from './error-status.js';
 import type { Logger } from '../../log.js';
 import { logFailure } from '../log-failure.js';
@@ -15,7 +15,7 @@ function fromHttpError(err: unknown): unknown {
   return err;
 }
 
-export function errorHandler(log: Logger) {
+export function errorHandler(log: Logger, onRefused: (code: ErrorCode) => void = () => undefined) {
   return async function renderErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
@@ -23,6 +23,7 @@ export function errorHandler(log: Logger) {
     } catch (err) {
       const error = asAuthError(fromHttpError(err));
       const { status, body, headers } = renderHttpError(error);
+      onRefused(error.code);
       logFailure(log, error, 'request failed', { method: ctx.method, path: ctx.path });
       ctx.status = status;
       ctx.set(headers);

@@ -7,6 +7,8 @@ import WebSocket, { type RawData } from 'ws';
 import type { Config } from '../../config.js';
 import type { Core } from '../../core/index.js';
 import type { KeypairLogin } from '../../core/keypair-login.js';
+import type { Metrics } from '../metrics.js';
+import { performance } from 'node:perf_hooks';
 import { AuthError, asAuthError } from '../../errors.js';
 import { renderSocketError, WS_CLOSE } from './close-codes.js';
 import { logFailure } from '../log-failure.js';
@@ -54,13 +56,18 @@ class UserAuthSession {
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
+  private readonly started = performance.now();
+  private outcome: 'token' | 'refused' | undefined;
+
   constructor(
     private readonly socket: WebSocket,
     private readonly login: KeypairLogin,
     private readonly config: Config,
     log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.log = log;
+    metrics?.pendingHandshakes.inc();
     this.timer = setTimeout(() => this.fail(new AuthError('handshake_timeout', `The handshake must finish within ${config.handshakeTimeoutMs} ms.`)), config.handshakeTimeoutMs);
     this.reportProtocolErrors();
     socket.on('message', this.onMessage);
@@ -110,6 +117,7 @@ class UserAuthSession {
       const grant = await this.login.answer(sig);
       if (this.closed) return;
       this.send({ type: 'token', value: grant.userAuth });
+      this.outcome = 'token';
       this.finish(WS_CLOSE.normal, 'done');
     } catch (err) {
       this.fail(err);
@@ -125,6 +133,8 @@ class UserAuthSession {
     if (this.closed) return;
     const error = asAuthError(err);
     logFailure(this.log, error, 'userauth handshake failed');
+    this.outcome = 'refused';
+    this.metrics?.refused(error.code);
     this.login.abandon(error);
     const rendered = renderSocketError(error);
     this.send(rendered.message);
@@ -146,6 +156,10 @@ class UserAuthSession {
   }
 
   private readonly onClose = (): void => {
+    if (this.metrics) {
+      this.metrics.pendingHandshakes.dec();
+      if (this.outcome === 'token') this.metrics.handshakeSeconds.observe((performance.now() - this.started) / 1000);
+    }
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.graceTimer);
@@ -167,14 +181,14 @@ class UserAuthSession {
  * gets HTTP 429 and no socket), then the handshake. An Origin outside ALLOWED_ORIGINS is
  * refused in the Textile error format, so the page of a misconfigured app can say why.
  */
-export function userAuthSocket(core: Core, config: Config, log: Logger): SocketRoute {
+export function userAuthSocket(core: Core, config: Config, log: Logger, metrics?: Metrics): SocketRoute {
   const allowed = new Set(config.allowedOrigins);
   const hops = trustedHops(config);
   return {
     admit: (req) => core.admitKeypairLogin(clientAddress(req, hops)),
     handle: function userAuthHandshake(ctx) {
       const login = core.keypairLogin(clientAddress(ctx.req, hops));
-      const session = new UserAuthSession(ctx.websocket, login, config, log);
+      const session = new UserAuthSession(ctx.websocket, login, config, log, metrics);
       const origin = ctx.get('origin');
       if (allowed.size > 0 && origin !== '' && !allowed.has(origin)) {
         session.fail(new AuthError('origin_not_allowed', `Origin ${origin.slice(0, ORIGIN_ECHO_MAX)} is not allowed.`));
