@@ -39,9 +39,13 @@ describe('hardening: the front doors', () => {
     });
 
     it('parses in linear time and accepts only the RFC 6750 token characters', () => {
-      const started = performance.now();
-      expect(parseBearer(`Bearer ${'a'.repeat(8000)}\u00a0`)).to.equal(undefined);
-      expect(performance.now() - started).to.be.below(50);
+      // The fastest of three runs: a pause of the machine slows one, a super-linear parse all three.
+      const runs = Array.from({ length: 3 }, () => {
+        const started = performance.now();
+        expect(parseBearer(`Bearer ${'a'.repeat(8000)}\u00a0`)).to.equal(undefined);
+        return performance.now() - started;
+      });
+      expect(Math.min(...runs)).to.be.below(50);
       expect(parseBearer('Bearer abc.DEF-_~+/=')).to.equal('abc.DEF-_~+/=');
       expect(parseBearer('bearer   abc')).to.equal('abc');
       for (const bad of ['Bearer', 'Bearer ', 'Bearer a b', 'Basic abc', 'Bearer a\u00a0', `Bearer ${'a'.repeat(9000)}`]) {

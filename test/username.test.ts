@@ -47,14 +47,22 @@ function expectRefused(raw: unknown, message: string): void {
 }
 
 /** Runs fn and returns how long it took in milliseconds, whether it threw or not. */
-function timed(fn: () => unknown): number {
-  const start = performance.now();
-  try {
-    fn();
-  } catch {
-    // timing only
+/**
+ * The fastest of up to three runs of `fn` (ms): a pause of the machine (GC, another process)
+ * slows one run, a super-linear input slows them all. Stops at the first run under `enough`.
+ */
+function timed(fn: () => unknown, enough = 5): number {
+  let best = Infinity;
+  for (let i = 0; i < 3 && best >= enough; i++) {
+    const start = performance.now();
+    try {
+      fn();
+    } catch {
+      // timing only
+    }
+    best = Math.min(best, performance.now() - start);
   }
-  return performance.now() - start;
+  return best;
 }
 
 describe('username profile', () => {
@@ -181,9 +189,8 @@ describe('username profile', () => {
       const marks = `a${'\u0301'.repeat(8000)}`;
       const ligatures = '\uFDFA'.repeat(1024);
       for (const raw of [marks, ligatures, 'a'.repeat(16 * 1024)]) {
-        const start = performance.now();
         const err = refusal(() => validateUsername(raw));
-        expect(performance.now() - start).to.be.below(50);
+        expect(timed(() => validateUsername(raw))).to.be.below(50);
         expect(err.code).to.equal('invalid_request');
         expect(err.message).to.equal(MESSAGES.inputTooLong);
         expect(timed(() => normalizeUsername(raw))).to.be.below(50);
@@ -199,7 +206,6 @@ describe('username profile', () => {
 
     describe('property: returns a well-formed name or refuses with invalid_request, fast', () => {
       const check = (raw: string): void => {
-        const start = performance.now();
         let name: string | undefined;
         try {
           name = validateUsername(raw);
@@ -207,7 +213,7 @@ describe('username profile', () => {
           expect(err).to.be.instanceOf(AuthError);
           expect((err as AuthError).code).to.equal('invalid_request');
         }
-        expect(performance.now() - start).to.be.below(20);
+        expect(timed(() => validateUsername(raw))).to.be.below(20);
         if (name === undefined) return;
         expect([...name].length).to.be.within(USERNAME_MIN, USERNAME_MAX);
         expect(name).to.match(SHAPE);
