@@ -67,6 +67,11 @@ export interface LoginRequestEvent {
   userId?: string;
 }
 
+export interface KeysRotatedEvent {
+  /** The key that signs from now on. */
+  kid: string;
+}
+
 /** Every event the core emits, by name. */
 export interface CoreEvents {
   'grant.issued': GrantIssuedEvent;
@@ -74,6 +79,7 @@ export interface CoreEvents {
   'token.revoked': TokenRevokedEvent;
   'account.changed': AccountChangedEvent;
   'login_request': LoginRequestEvent;
+  'keys.rotated': KeysRotatedEvent;
 }
 
 export type CoreEmitter = Emittery<CoreEvents>;

@@ -144,6 +144,7 @@ export class Core {
    */
   async rotateSigningKey(): Promise<string> {
     const kid = await this.keys.rotate();
+    emitSafely(this.events, 'keys.rotated', { kid }, this.options.onBackgroundError);
     // Instances that miss the message still follow within KEY_RELOAD_MS.
     await this.state.publish(KEYS_CHANNEL, kid).catch((err: unknown) => this.options.onBackgroundError?.(err));
     return kid;

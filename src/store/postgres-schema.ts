@@ -59,4 +59,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      linked_at BIGINT NOT NULL
    );
    CREATE INDEX account_keys_account ON account_keys (account_id);`,
+  `CREATE TABLE audit_events (
+     id BIGSERIAL PRIMARY KEY,
+     at BIGINT NOT NULL,
+     type TEXT NOT NULL,
+     subject TEXT,
+     address TEXT,
+     door TEXT,
+     code TEXT,
+     detail JSONB NOT NULL DEFAULT '{}'
+   );
+   CREATE INDEX audit_events_at ON audit_events (at);
+   CREATE INDEX audit_events_subject ON audit_events (subject, id);`,
 ];

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { StoreError } from '../errors.js';
-import { isRepeat, keySubject, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
+import { isRepeat, keySubject, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery, type AuditEvent, type AuditQuery, type AuditRecord } from './records.js';
 import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 
 type Row = Record<string, unknown>;
@@ -340,6 +340,33 @@ export class PostgresStore implements RecordStore {
 
   async bumpRevocationEpoch(): Promise<void> {
     await this.rows("SELECT nextval('revocation_epoch')");
+  }
+
+  async appendAudit(events: readonly AuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    // One statement, one commit: the rows take ids in the order given.
+    const columns = 7;
+    const values = events.map((_, i) => `(${Array.from({ length: columns }, (__, j) => `$${i * columns + j + 1}`).join(', ')})`).join(', ');
+    await this.count(
+      `INSERT INTO audit_events (at, type, subject, address, door, code, detail) VALUES ${values}`,
+      events.flatMap((e) => [e.at, e.type, e.subject, e.address, e.door, e.code, JSON.stringify(e.detail)]),
+    );
+  }
+
+  async queryAudit({ subject, type, since, afterId, limit }: AuditQuery): Promise<AuditRecord[]> {
+    const rows = await this.rows(
+      `SELECT * FROM audit_events WHERE ($1::text IS NULL OR subject = $1) AND ($2::text IS NULL OR type = $2)
+         AND at >= $3 AND id > $4 ORDER BY id LIMIT $5`,
+      [subject ?? null, type ?? null, since ?? 0, afterId ?? 0, limit],
+    );
+    return rows.map((r) => ({
+      id: num(r.id), at: num(r.at), type: r.type as string, subject: r.subject as string | null, address: r.address as string | null,
+      door: r.door as string | null, code: r.code as string | null, detail: r.detail as Record<string, unknown>,
+    }));
+  }
+
+  async purgeAudit(before: number): Promise<number> {
+    return this.count('DELETE FROM audit_events WHERE at < $1', [before]);
   }
 
   async purgeExpired(now: number): Promise<number> {

@@ -118,6 +118,40 @@ export interface TokenStanding {
  */
 export const keySubject = (pubkey: string): string => `key:${pubkey}`;
 
+/** One security event of the audit log. Never a secret, password or token. */
+export interface AuditEvent {
+  /** When it happened (ms since the epoch). */
+  at: number;
+  /** What happened: 'login.succeeded', 'login.refused', 'token.revoked', 'account.created', ... */
+  type: string;
+  /** Whom it is about (an account id, a key), if anyone. */
+  subject: string | null;
+  /** The client address, if known. */
+  address: string | null;
+  /** The front door, for logins. */
+  door: string | null;
+  /** The stable error code, for refusals. */
+  code: string | null;
+  /** Anything else worth keeping (small, plain JSON). */
+  detail: Record<string, unknown>;
+}
+
+/** An audit event as stored: with its id, in the order of appending. */
+export interface AuditRecord extends AuditEvent {
+  id: number;
+}
+
+/** Which audit events {@link RecordStore.queryAudit} answers, oldest first. */
+export interface AuditQuery {
+  subject?: string;
+  type?: string;
+  /** At or after this time (ms). */
+  since?: number;
+  /** Only events with a larger id (paging). */
+  afterId?: number;
+  limit: number;
+}
+
 /** What identifies a token to {@link RecordStore.tokenStanding}. */
 export interface StandingQuery {
   jti: string;
@@ -252,6 +286,13 @@ export interface RecordStore {
   revocationEpoch(): Promise<number>;
   /** Advances the revocation epoch; called after every revocation is stored. */
   bumpRevocationEpoch(): Promise<void>;
+
+  /** Appends audit events in one commit, in order; each gets a larger id than every earlier one. */
+  appendAudit(events: readonly AuditEvent[]): Promise<void>;
+  /** Audit events matching the query, by id ascending, `limit` at most. */
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Deletes audit events from before `before` (ms); returns how many. */
+  purgeAudit(before: number): Promise<number>;
 
   /** Deletes refresh tokens, sessions and token revocations that expired before `now`; returns how many rows. */
   purgeExpired(now: number): Promise<number>;

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { isRepeat, keySubject, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery } from './records.js';
+import { isRepeat, keySubject, type RefreshTokenRecord, type Rotation, type RotationResult, type SessionRecord, type SessionRef, type SigningKeyRecord, type RecordStore, type TokenStanding, type AccountRecord, type AccountPatch, type AccountQuery, type StandingQuery, type AuditEvent, type AuditQuery, type AuditRecord } from './records.js';
 
 /** Schema migrations, applied in order; PRAGMA user_version counts those applied. */
 export const SQLITE_MIGRATIONS: readonly string[] = [
@@ -74,6 +74,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      linked_at INTEGER NOT NULL
    );
    CREATE INDEX account_keys_account ON account_keys (account_id);`,
+  `CREATE TABLE audit_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     subject TEXT,
+     address TEXT,
+     door TEXT,
+     code TEXT,
+     detail TEXT NOT NULL DEFAULT '{}'
+   );
+   CREATE INDEX audit_events_at ON audit_events (at);
+   CREATE INDEX audit_events_subject ON audit_events (subject, id);`,
 ];
 
 /** An account row with its keys, oldest link first, as one JSON array. */
@@ -386,6 +398,30 @@ export class SqliteStore implements RecordStore {
 
   async bumpRevocationEpoch(): Promise<void> {
     this.changes('UPDATE revocation_epoch SET value = value + 1 WHERE id = 1');
+  }
+
+  async appendAudit(events: readonly AuditEvent[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const e of events) {
+        this.changes('INSERT INTO audit_events (at, type, subject, address, door, code, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          e.at, e.type, e.subject, e.address, e.door, e.code, JSON.stringify(e.detail));
+      }
+    })();
+  }
+
+  async queryAudit({ subject, type, since, afterId, limit }: AuditQuery): Promise<AuditRecord[]> {
+    return this.all(
+      `SELECT * FROM audit_events WHERE (@subject IS NULL OR subject = @subject) AND (@type IS NULL OR type = @type)
+         AND at >= @since AND id > @afterId ORDER BY id LIMIT @limit`,
+      { subject: subject ?? null, type: type ?? null, since: since ?? 0, afterId: afterId ?? 0, limit },
+    ).map((r) => ({
+      id: r.id as number, at: r.at as number, type: r.type as string, subject: r.subject as string | null, address: r.address as string | null,
+      door: r.door as string | null, code: r.code as string | null, detail: JSON.parse(r.detail as string) as Record<string, unknown>,
+    }));
+  }
+
+  async purgeAudit(before: number): Promise<number> {
+    return this.changes('DELETE FROM audit_events WHERE at < ?', before);
   }
 
   async purgeExpired(now: number): Promise<number> {

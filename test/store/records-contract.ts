@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { StoreError } from '../../src/errors.js';
-import { keySubject, type RefreshTokenRecord, type Rotation, type SessionRecord, type SigningKeyRecord, type RecordStore, type AccountRecord } from '../../src/store/records.js';
+import { keySubject, type AuditEvent, type RefreshTokenRecord, type Rotation, type SessionRecord, type SigningKeyRecord, type RecordStore, type AccountRecord } from '../../src/store/records.js';
 
 export type StoreFactory = () => Promise<RecordStore> | RecordStore;
 
@@ -211,6 +211,33 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect((await store.listAccounts({ offset: 0, limit: 10, prefix: '_' })).map((u) => u.id)).to.deep.equal([]);
         expect(await store.countAccounts()).to.equal(5);
         expect(await store.countAccounts({ prefix: 'b' })).to.equal(2);
+      });
+    });
+
+    describe('audit events', () => {
+      const event = (at: number, type: string, subject: string | null, extra: Partial<AuditEvent> = {}): AuditEvent => ({
+        at, type, subject, address: '10.0.0.1', door: null, code: null, detail: {}, ...extra,
+      });
+
+      it('appends in order and answers by subject, type, time and page', async () => {
+        await store.appendAudit([event(1000, 'login.succeeded', 'u1', { door: 'password', detail: { scope: 'a b', n: 2, ok: true } }), event(2000, 'login.refused', 'u2', { code: 'invalid_credentials' })]);
+        await store.appendAudit([event(3000, 'token.revoked', 'u1'), event(4000, 'login.succeeded', 'u1')]);
+        await store.appendAudit([]);
+        const all = await store.queryAudit({ limit: 10 });
+        expect(all.map((e) => e.type)).to.deep.equal(['login.succeeded', 'login.refused', 'token.revoked', 'login.succeeded']);
+        expect(all[0]).to.deep.include({ at: 1000, subject: 'u1', address: '10.0.0.1', door: 'password', code: null, detail: { scope: 'a b', n: 2, ok: true } });
+        expect(all.map((e) => e.id)).to.deep.equal([...all.map((e) => e.id)].sort((a, b) => a - b));
+        expect((await store.queryAudit({ subject: 'u1', limit: 10 })).map((e) => e.at)).to.deep.equal([1000, 3000, 4000]);
+        expect((await store.queryAudit({ type: 'login.succeeded', since: 2000, limit: 10 })).map((e) => e.at)).to.deep.equal([4000]);
+        const first = await store.queryAudit({ limit: 2 });
+        expect((await store.queryAudit({ afterId: first[1]!.id, limit: 2 })).map((e) => e.at)).to.deep.equal([3000, 4000]);
+        expect(await store.purgeAudit(3000)).to.equal(2);
+        expect((await store.queryAudit({ limit: 10 })).map((e) => e.at)).to.deep.equal([3000, 4000]);
+      });
+
+      it('keeps every event of many concurrent appends', async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendAudit([event(i, 'x', `s${i}`), event(i, 'y', `s${i}`)])));
+        expect(await store.queryAudit({ limit: 100 })).to.have.length(40);
       });
     });
 
