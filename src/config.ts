@@ -113,6 +113,7 @@ export const CONFIG_VARIABLES = {
   redisUrl: variable('REDIS_URL', undefined, '`redis://[:password@]host:port[/db]`: short-lived state (limits, lockouts, single-use values, messages between instances) shared on Redis instead of in memory. Secret.', url('redis:', 'rediss:'), true),
   redisPrefix: variable('REDIS_PREFIX', 'keygate:', 'Prefix of every Redis key and channel keygate uses.', text(64)),
   storeTimeoutMs: variable('STORE_TIMEOUT_MS', '2000', 'Limit: longest wait for PostgreSQL or Redis (a connection or one command) before a request fails with 503 store_unavailable.', int(100, 60_000)),
+  auditRetentionDays: variable('AUDIT_RETENTION_DAYS', '90', 'Limit: audit events older than this many days are purged (hourly).', int(1, 3650)),
   metricsToken: variable('METRICS_TOKEN', undefined, 'Serves GET /metrics (Prometheus) to `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters). Unset: /metrics is not served on the main port. Secret.', secretText(16), true),
   metricsPort: variable('METRICS_PORT', undefined, 'Serves GET /metrics without a token on this separate port (on HOST; 0 picks a free one): keep it off the public network.', int(0, 65535)),
   signingKeySecret: variable('SIGNING_KEY_SECRET', undefined, 'Encrypts the signing keys at rest (AES-256-GCM). Required with DATABASE_URL or NODE_ENV=production; in development on SQLite one is generated into DATA_DIR. Secret.', secretText(32), true),

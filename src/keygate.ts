@@ -20,15 +20,25 @@ export interface Keygate extends RunningServer {
 /** How often expired refresh tokens, sessions and revocations are deleted. */
 export const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
+/** Deletes what has expired (sessions, refresh tokens, revocations) and audit events past AUDIT_RETENTION_DAYS. */
+export async function purgeOnce(core: Core, config: Config): Promise<{ expired: number; audit: number }> {
+  const now = core.now();
+  const [expired, audit] = await Promise.all([
+    core.store.purgeExpired(now),
+    core.store.purgeAudit(now - config.auditRetentionDays * 24 * 3600 * 1000),
+  ]);
+  return { expired, audit };
+}
+
 /** Background work: follow key rotations made elsewhere, and purge what has expired. */
 function maintenance(core: Core, config: Config, log: Logger): NodeJS.Timeout[] {
   const reload = setInterval(() => {
     core.keys.reload().catch((err: unknown) => log.error({ err }, 'reloading signing keys failed'));
   }, config.keyReloadMs);
   const purge = setInterval(() => {
-    core.store.purgeExpired(core.now()).then(
-      (n) => log.debug({ rows: n }, 'purged expired records'),
-      (err: unknown) => log.error({ err }, 'purging expired records failed'),
+    purgeOnce(core, config).then(
+      (rows) => log.debug(rows, 'purged expired records and old audit events'),
+      (err: unknown) => log.error({ err }, 'purging failed'),
     );
   }, PURGE_INTERVAL_MS);
   reload.unref();

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import { PrivateKey } from '@textile/hub';
 import { decodeJwt } from 'jose';
+import { SqliteStore } from '../src/store/sqlite.js';
 import { TEST_SECRETS, tempDir } from './helpers/keygate.js';
 import { within } from './helpers/poll.js';
 import { spawnKeygate, type KeygateProcess } from './helpers/process.js';
@@ -56,5 +57,14 @@ describe('graceful shutdown on SIGTERM', function () {
     }
     expect(await kg.exited).to.equal(0);
     expect(kg.output()).to.match(/"refused":2,"graceMs":2000,"msg":"keygate drained"/);
+    // The audit queue was written before the stores closed: every login and refusal is there.
+    const store = new SqliteStore(dir);
+    try {
+      const events = await store.queryAudit({ limit: 1000 });
+      expect(events.filter((e) => e.type === 'login.succeeded' && e.door === 'websocket')).to.have.length(50);
+      expect(events.filter((e) => e.type === 'login.refused' && e.code === 'shutting_down')).to.have.length(2);
+    } finally {
+      await store.close();
+    }
   });
 });

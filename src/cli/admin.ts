@@ -7,7 +7,8 @@ import { parsePublicKey } from '../core/identity.js';
 import { AuthError } from '../errors.js';
 import { normalizeUsername } from '../core/username.js';
 import { ACCOUNT_PAGE_MAX, accountView } from '../core/accounts.js';
-import type { AccountRecord } from '../store/records.js';
+import type { AccountRecord, RecordStore } from '../store/records.js';
+import { AUDIT_PAGE_MAX, auditPage, type AuditView } from '../core/audit.js';
 
 export class UsageError extends Error {}
 
@@ -160,4 +161,17 @@ export async function keysList(core: Core): Promise<string> {
   return (await core.store.listSigningKeys())
     .map((k) => `${k.kid}  created ${new Date(k.createdAt).toISOString()}${k.kid === current ? '  [signing]' : ''}${k.retiredAt ? `  retired ${new Date(k.retiredAt).toISOString()}` : ''}${published.has(k.kid) ? '  [published]' : ''}\n`)
     .join('');
+}
+
+/** `audit [--subject X] [--type T] [--since T] [--json]`: the audit log, oldest first, every page. */
+export async function auditList(store: RecordStore, filters: { subject?: string; type?: string; since?: string }, json: boolean): Promise<string> {
+  const events: AuditView[] = [];
+  for (let after: number | null = 0; after !== null;) {
+    const page = await auditPage(store, { ...filters, after: String(after), limit: String(AUDIT_PAGE_MAX) });
+    events.push(...page.events);
+    after = page.next;
+  }
+  if (json) return JSON.stringify(events, null, 2) + '\n';
+  return events.map((e) => [e.at, e.type, e.subject ?? '-', e.door ?? '', e.code ?? '', e.address ?? '', Object.keys(e.detail).length ? JSON.stringify(e.detail) : '']
+    .filter((v, i) => i < 3 || v !== '').join('  ') + '\n').join('') || '(no audit events)\n';
 }

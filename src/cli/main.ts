@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { openRecords, openStores } from '../store/index.js';
 import {
   accountsCreate, accountsDelete, accountsList, accountsSetDisabled, accountsSetRoles, accountsShow, accountsUnlink,
-  keysList, keysRotate, tokensRevoke, UsageError, usersAdd, usersList, usersSetDisabled,
+  auditList, keysList, keysRotate, tokensRevoke, UsageError, usersAdd, usersList, usersSetDisabled,
 } from './admin.js';
 
 const USAGE = `usage: keygate <command>
@@ -34,6 +34,8 @@ commands:
   tokens revoke <jwt>                 revoke an access token and its whole login session
   tokens revoke --subject <sub>       revoke every token of a subject, exactly as in the sub claim (user id or public key)
   tokens revoke --user <username>     revoke every token of the user with that username
+  audit [--subject X] [--type T] [--since ISO-time] [--json]
+                                      the audit log (logins, refusals, revocations, account changes, ...), oldest first
   keys rotate                         make a new signing key; old ones stay published until their tokens expire
   keys list                           list signing keys
 
@@ -71,6 +73,7 @@ export async function run(argv: string[]): Promise<string> {
     options: {
       roles: { type: 'string' }, json: { type: 'boolean' }, subject: { type: 'string' }, user: { type: 'string' }, help: { type: 'boolean' },
       id: { type: 'string' }, username: { type: 'string' }, password: { type: 'boolean' }, query: { type: 'string' },
+      type: { type: 'string' }, since: { type: 'string' },
     },
   });
   const [group, command, ...rest] = positionals;
@@ -107,6 +110,14 @@ export async function run(argv: string[]): Promise<string> {
     case 'accounts delete': return withCore((core) => accountsDelete(core, rest));
     case 'accounts unlink': return withCore((core) => accountsUnlink(core, rest));
     case 'tokens revoke': return withCore((core) => tokensRevoke(core, rest, { subject: values.subject, user: values.user }));
+    case 'audit': {
+      const records = await openRecords(loadConfig());
+      try {
+        return await auditList(records, { subject: values.subject, type: values.type, since: values.since }, values.json ?? false);
+      } finally {
+        await records.close();
+      }
+    }
     case 'keys rotate': return withCore((core) => keysRotate(core));
     case 'keys list': return withCore((core) => keysList(core));
     default: throw new UsageError(`unknown command ${JSON.stringify(positionals.join(' '))}`);

@@ -12,6 +12,7 @@ import { AuthError, asAuthError } from '../errors.js';
 import type { AccountRecord } from '../store/records.js';
 import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
 import { AccountService } from './accounts.js';
+import { AuditLog } from './audit.js';
 import { HttpChallenges } from './http-challenges.js';
 import { LoginRequests } from './login-requests.js';
 import { KeypairLogin } from './keypair-login.js';
@@ -58,6 +59,8 @@ export class Core {
   readonly tokens: TokenService;
   /** Hosted login requests with single-use results (POST /api/login-requests). */
   readonly loginRequests: LoginRequests;
+  /** The audit log: every security event, appended to the record store in batches. */
+  readonly audit: AuditLog;
   /** The keypair login over plain HTTP (POST /api/challenges). */
   readonly challenges: HttpChallenges;
   /** POST /api/provision: tokens for an app's own users, with resources. */
@@ -105,6 +108,10 @@ export class Core {
       store, state, hasher: this.hasher, tokens: this.tokens, events: this.events, challengeTtlMs: config.challengeTtlMs, now, onEventError,
     });
     this.resources = new ResourceProvisioning(this.accounts, this.provisioner, config.provisionTtl, now);
+    this.audit = new AuditLog({
+      store, events: this.events, now, onError: onEventError,
+      onDrop: () => onEventError?.(new Error('audit queue full: an audit event was dropped')),
+    });
     this.loginRequests = new LoginRequests({
       state, accounts: this.accounts, events: this.events, redirectOrigins: config.loginRedirectOrigins, ttlMs: config.loginRequestTtl * 1000, now, onEventError,
     });
@@ -190,6 +197,8 @@ export class Core {
   }
 
   async close(): Promise<void> {
+    // What is queued for the audit log is written before the stores close.
+    await this.audit.close().catch((err: unknown) => this.options.onBackgroundError?.(err));
     this.events.clearListeners();
     await this.unsubscribe?.().catch(() => undefined);
     await Promise.all([this.store.close(), this.state.close()]);

@@ -33,7 +33,7 @@ export class Drain {
   };
 
   /** Stops accepting, waits up to `graceMs` for requests and sockets to finish, refuses the rest, and frees the port. */
-  async run(server: Server, sockets: WebSocketServer | undefined, graceMs: number): Promise<{ refused: number }> {
+  async run(server: Server, sockets: WebSocketServer | undefined, graceMs: number, refuseHandshakes: (error: AuthError) => number = () => 0): Promise<{ refused: number }> {
     this.draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -42,17 +42,22 @@ export class Drain {
       await sleep(POLL_MS);
       server.closeIdleConnections();
     }
-    const left = [...(sockets?.clients ?? [])];
-    const { message, closeCode, closeReason } = renderSocketError(new AuthError('shutting_down'));
-    for (const socket of left) {
-      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    // Handshakes still under way are refused by their own sessions (recorded as refused logins);
+    // any other socket gets the same error message and close directly.
+    const error = new AuthError('shutting_down');
+    let refused = refuseHandshakes(error);
+    const { message, closeCode, closeReason } = renderSocketError(error);
+    for (const socket of sockets?.clients ?? []) {
+      if (socket.readyState !== WebSocket.OPEN) continue;
+      socket.send(JSON.stringify(message));
       socket.close(closeCode, closeReason);
+      refused++;
     }
-    if (left.length > 0) await sleep(LAST_WORD_MS);
+    if (refused > 0) await sleep(LAST_WORD_MS);
     for (const socket of sockets?.clients ?? []) socket.terminate();
     await new Promise<void>((resolve) => (sockets ? sockets.close(() => resolve()) : resolve()));
     server.closeAllConnections();
     await closed;
-    return { refused: left.length };
+    return { refused };
   }
 }

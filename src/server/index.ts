@@ -13,6 +13,7 @@ import type { Core } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { AuthError } from '../errors.js';
 import { accountRoutes } from './http/api/accounts.js';
+import { auditSteps } from './http/api/audit.js';
 import { challengeRoutes } from './http/api/challenges.js';
 import { loginRequestRoutes } from './http/api/login-requests.js';
 import { healthSteps } from './http/api/health.js';
@@ -88,6 +89,7 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   http.post('/api/introspect', ...introspectSteps(core, config));
   http.get('/api/userauth', ...userAuthSteps(core, config));
   http.post('/api/provision', ...provisionSteps(core, config));
+  http.get('/api/audit', ...auditSteps(core));
   accountRoutes(http, core, config);
   meRoutes(http, core, config);
   challengeRoutes(http, core, config);
@@ -161,7 +163,7 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
     wsUrl: `ws://${host}:${port}`,
     openSockets: () => app.ws.server?.clients.size ?? 0,
     async drain(graceMs) {
-      const result = await drain.run(server, app.ws.server, graceMs);
+      const result = await drain.run(server, app.ws.server, graceMs, (error) => [...new Set(sockets.values())].reduce((n, route) => n + (route.refuseAll?.(error) ?? 0), 0));
       await closeMetrics();
       return result;
     },

@@ -40,6 +40,12 @@ export class Metrics {
     new Gauge({ name: 'keygate_hashes_running', help: 'Password hashes running now.', registers, collect() {
       this.set(core.hasher.pool.stats.running);
     } });
+    new Gauge({ name: 'keygate_audit_queue_depth', help: 'Audit events waiting to be written.', registers, collect() {
+      this.set(core.audit.depth);
+    } });
+    new Gauge({ name: 'keygate_audit_dropped', help: 'Audit events dropped because the queue was full (AUDIT_QUEUE_MAX), since the start.', registers, collect() {
+      this.set(core.audit.dropped);
+    } });
     const storeErrors = this.storeErrors;
     new Gauge({ name: 'keygate_store_latency_seconds', help: 'Round trip of a trivial query to each store, at scrape time.', labelNames: ['store', 'backend'] as const, registers, async collect() {
       const ping = async (store: 'records' | 'state', backend: string, run: () => Promise<void>) => {

@@ -19,6 +19,8 @@ export interface SocketRoute {
   /** Decides before the socket exists; a thrown AuthError is answered with its HTTP status. */
   admit(req: IncomingMessage): Promise<void>;
   handle: SocketHandler;
+  /** Refuses every socket of this route still under way with `error` (shutdown); returns how many. */
+  refuseAll?(error: AuthError): number;
 }
 
 /** The request target's path exactly as sent: no decoding, no dot segments resolved. */

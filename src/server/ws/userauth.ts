@@ -65,8 +65,10 @@ class UserAuthSession {
     private readonly config: Config,
     log: Logger,
     private readonly metrics?: Metrics,
+    private readonly live?: Set<UserAuthSession>,
   ) {
     this.log = log;
+    live?.add(this);
     metrics?.pendingHandshakes.inc();
     this.timer = setTimeout(() => this.fail(new AuthError('handshake_timeout', `The handshake must finish within ${config.handshakeTimeoutMs} ms.`)), config.handshakeTimeoutMs);
     this.reportProtocolErrors();
@@ -156,6 +158,7 @@ class UserAuthSession {
   }
 
   private readonly onClose = (): void => {
+    this.live?.delete(this);
     if (this.metrics) {
       this.metrics.pendingHandshakes.dec();
       if (this.outcome === 'token') this.metrics.handshakeSeconds.observe((performance.now() - this.started) / 1000);
@@ -184,11 +187,17 @@ class UserAuthSession {
 export function userAuthSocket(core: Core, config: Config, log: Logger, metrics?: Metrics): SocketRoute {
   const allowed = new Set(config.allowedOrigins);
   const hops = trustedHops(config);
+  const live = new Set<UserAuthSession>();
   return {
+    refuseAll(error) {
+      const open = [...live];
+      for (const session of open) session.fail(error);
+      return open.length;
+    },
     admit: (req) => core.admitKeypairLogin(clientAddress(req, hops)),
     handle: function userAuthHandshake(ctx) {
       const login = core.keypairLogin(clientAddress(ctx.req, hops));
-      const session = new UserAuthSession(ctx.websocket, login, config, log, metrics);
+      const session = new UserAuthSession(ctx.websocket, login, config, log, metrics, live);
       const origin = ctx.get('origin');
       if (allowed.size > 0 && origin !== '' && !allowed.has(origin)) {
         session.fail(new AuthError('origin_not_allowed', `Origin ${origin.slice(0, ORIGIN_ECHO_MAX)} is not allowed.`));

@@ -1,0 +1,128 @@
+/**
+ * The audit log: every security event of the core (logins succeeded and refused, revocations,
+ * refresh-token reuse, account changes, signing-key rotations, login requests) appended to the
+ * record store, off the request's hot path: events are queued and written in batches, every
+ * AUDIT_FLUSH_MS or AUDIT_BATCH_MAX at a time. Nothing is dropped silently: on shutdown the
+ * queue is flushed, a failed batch is retried, and events that do not fit a full queue are
+ * counted (`dropped`, a metric) and logged. No secret, password or token is ever recorded:
+ * events are built from the core's events field by field.
+ */
+import { AuthError, StoreError } from '../errors.js';
+import type { AuditEvent, AuditRecord, RecordStore } from '../store/records.js';
+import type { CoreEmitter } from './events.js';
+
+/** Limit: events waiting to be written; past it new events are counted as dropped. */
+export const AUDIT_QUEUE_MAX = 10_000;
+/** Limit: events written in one commit. */
+export const AUDIT_BATCH_MAX = 500;
+/** How often the queue is written. */
+export const AUDIT_FLUSH_MS = 250;
+
+export interface AuditLogOptions {
+  store: RecordStore;
+  events: CoreEmitter;
+  now: () => number;
+  /** A batch could not be written (it stays queued and is retried). */
+  onError?: (err: unknown) => void;
+  /** Events were dropped because the queue was full. */
+  onDrop?: (count: number) => void;
+}
+
+export class AuditLog {
+  private queue: AuditEvent[] = [];
+  private writing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+  /** Events that did not fit the queue since the start. */
+  dropped = 0;
+
+  constructor(private readonly options: AuditLogOptions) {
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), AUDIT_FLUSH_MS);
+    this.timer.unref();
+    this.listen(options.events);
+  }
+
+  /** Events waiting to be written. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Queues one event (a copy of the fields it names, nothing else). */
+  record(type: string, fields: { subject?: string | undefined; address?: string | undefined; door?: string | undefined; code?: string | undefined; detail?: Record<string, unknown> }): void {
+    if (this.queue.length >= AUDIT_QUEUE_MAX) {
+      this.dropped++;
+      this.options.onDrop?.(1);
+      return;
+    }
+    this.queue.push({
+      at: this.options.now(), type, subject: fields.subject ?? null, address: fields.address ?? null,
+      door: fields.door ?? null, code: fields.code ?? null, detail: fields.detail ?? {},
+    });
+    if (this.queue.length >= AUDIT_BATCH_MAX) void this.flush().catch(() => undefined);
+  }
+
+  /** Writes everything queued so far; resolves when it is in the store (rejects if the store fails; the events stay queued). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.queue.length === 0) return;
+    const batch = this.queue.slice(0, AUDIT_BATCH_MAX);
+    this.writing = this.options.store.appendAudit(batch).then(
+      () => {
+        this.queue.splice(0, batch.length);
+      },
+      (err: unknown) => {
+        // A store that is away is expected and retried (the queue depth shows it); anything else is a fault.
+        if (!(err instanceof StoreError && err.code === 'unavailable')) this.options.onError?.(err);
+        throw err;
+      },
+    ).finally(() => (this.writing = undefined));
+    await this.writing;
+    if (this.queue.length > 0) await this.flush();
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private listen(events: CoreEmitter): void {
+    events.on('grant.issued', (e) => {
+      if (e.kind === 'login' || e.kind === 'provision') this.record('login.succeeded', { subject: e.sub, door: e.door ?? e.method, detail: { jti: e.jti, scope: e.scope ?? null } });
+    });
+    events.on('login.refused', (e) => this.record('login.refused', { subject: e.subject, address: e.address, door: e.door, code: e.code, detail: { reason: e.reason } }));
+    events.on('token.revoked', (e) => this.record(e.reason === 'refresh token reused' ? 'refresh.reused' : 'token.revoked', { subject: e.sub, detail: { sid: e.sid ?? null, jti: e.jti ?? null, reason: e.reason } }));
+    events.on('account.changed', (e) => this.record(`account.${e.change}`, { subject: e.id, detail: { ...(e.by ? { by: e.by } : {}), ...(e.pubkey ? { pubkey: e.pubkey } : {}), ...(e.roles ? { roles: e.roles } : {}) } }));
+    events.on('login_request', (e) => this.record(`login_request.${e.stage}`, { subject: e.userId }));
+    events.on('keys.rotated', (e) => this.record('signing_key.rotated', { detail: { kid: e.kid } }));
+  }
+}
+
+/** Limit: audit events one read answers. */
+export const AUDIT_PAGE_MAX = 1000;
+
+/** An audit event as the API and the CLI show it. */
+export interface AuditView extends Omit<AuditRecord, 'at'> {
+  at: string;
+}
+
+/**
+ * One page of the audit log, read by the API and the CLI: filters checked and bounded,
+ * `since` an ISO 8601 time, `after` the last id of the previous page.
+ */
+export async function auditPage(store: RecordStore, query: { subject?: string; type?: string; since?: string; after?: string; limit?: string }): Promise<{ events: AuditView[]; next: number | null }> {
+  const text = (value: string | undefined, name: string) => {
+    if (value !== undefined && (value.length === 0 || value.length > 256)) throw new AuthError('invalid_request', `${name} must be 1 to 256 characters.`);
+    return value;
+  };
+  const since = query.since === undefined ? undefined : Date.parse(query.since);
+  if (since !== undefined && Number.isNaN(since)) throw new AuthError('invalid_request', 'since must be an ISO 8601 time.');
+  const after = query.after === undefined ? 0 : Number(query.after);
+  if (!Number.isSafeInteger(after) || after < 0) throw new AuthError('invalid_request', 'after must be the id of an audit event.');
+  const limit = query.limit === undefined ? 100 : Number(query.limit);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) throw new AuthError('invalid_request', `limit must be 1 to ${AUDIT_PAGE_MAX}.`);
+  const rows = await store.queryAudit({ subject: text(query.subject, 'subject'), type: text(query.type, 'type'), since, afterId: after, limit });
+  return {
+    events: rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+    next: rows.length === limit ? rows[rows.length - 1]!.id : null,
+  };
+}
