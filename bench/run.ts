@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       wallSeconds: (Date.now() - t0) / 1000,
       params: p,
       notes: [
-        'keygate runs as `node dist/main.js` with LOG_LEVEL=warn and RATE_LIMITS=off; every generator, the baseline and the raw-rate measurements are separate processes.',
+        'keygate runs as `node dist/main.js` with LOG_LEVEL=info (its log to a file) and the audit log on, RATE_LIMITS=off; every generator, the baseline and the raw-rate measurements are separate processes.',
         ...(profile ? ['The main keygate ran under --cpu-prof in this run, which slows it: judge the handshake figures from a run without --profile.'] : []),
         ...notes,
       ],

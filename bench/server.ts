@@ -3,7 +3,7 @@
  * fresh DATA_DIR, and waits until /healthz answers.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ROOT, sleep, track } from './lib.js';
@@ -50,18 +50,27 @@ export async function startKeygate(options: StartOptions = {}): Promise<KeygateP
       HOST: '127.0.0.1',
       PORT: String(port),
       DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
+      // As operators run it: info (an access-log line per request, one per handshake outcome), the audit log on.
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: '1000',
       RATE_LIMITS: 'off',
       ...BENCH_API,
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The log goes straight to a file (the kernel writes it; no generator CPU spent reading it).
+    stdio: ['ignore', openSync(join(dataDir, 'keygate.log'), 'a'), 'pipe'],
   }));
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
-  child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  const logTail = () => {
+    try {
+      return readFileSync(join(dataDir, 'keygate.log'), 'utf8').slice(-4000);
+    } catch {
+      return '';
+    }
+  };
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -70,10 +79,10 @@ export async function startKeygate(options: StartOptions = {}): Promise<KeygateP
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (exited) throw new Error(`keygate exited during start-up:\n${output}`);
+    if (exited) throw new Error(`keygate exited during start-up:\n${logTail()}${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`keygate did not answer /healthz within 20 s:\n${output}`);
+      throw new Error(`keygate did not answer /healthz within 20 s:\n${logTail()}${output}`);
     }
     try {
       const res = await fetch(`${url}/healthz`);
