@@ -13,11 +13,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     keygate.log.info({ signal, graceMs: config.shutdownGraceMs }, 'keygate stopping');
-    // The log is buffered: write what is left before exiting.
-    const exit = (code: number) => keygate.log.flush(() => process.exit(code));
-    keygate.shutdown().then(() => exit(0), (err: unknown) => {
+    keygate.shutdown().then(() => process.exit(0), (err: unknown) => {
       keygate.log.error({ err }, 'error while stopping');
-      exit(1);
+      process.exit(1);
     });
   };
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { within } from './helpers/poll.js';
 import { rmSync } from 'node:fs';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
@@ -29,8 +28,6 @@ describe('crashes and logs (a real process)', function () {
     await api.post('/api/introspect', { token: 'x' }, { headers: basic(TEST_API_KEY, 'bwrongsecretwrongsecretwrongsecret') });
     await api.post('/api/logout', undefined, { headers: bearer(keypair.token!) });
 
-    // The log is buffered (LOG_FLUSH_MS): let it reach the pipe before the crash, which loses at most that much.
-    await within(3000, 'the first process\'s log lines', async () => first.output().includes('"event":"login.refused"'));
     first.child.kill('SIGKILL');
     expect(await first.exited).to.equal('SIGKILL');
 

@@ -148,7 +148,6 @@ export async function startServer(core: Core, config: Config, log: Logger): Prom
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(metrics, config.host, config.metricsPort);
   log.info({ host: config.host, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), port }, 'keygate listening');
-  log.flush(); // at once: supervisors and tests wait for this line
   const closeMetrics = () => new Promise<void>((resolve) => {
     if (!metricsServer) return resolve();
     metricsServer.server.closeAllConnections();
