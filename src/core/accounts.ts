@@ -106,6 +106,16 @@ export class AccountService {
     if (input.password !== undefined && username === null) throw new AuthError('invalid_request', 'A password needs a username to log in with.');
     const password = input.password === undefined ? undefined : validatePassword(input.password);
     const roles = input.roles === undefined ? [] : validateRoles(input.roles);
+    return this.insert({ id, username, password, roles }, 'api');
+  }
+
+  /**
+   * Adds an account from checked fields (the account API, self-registration): its password
+   * hashed, the key of an id that is a public key string linked. An id, username or key that
+   * exists already is duplicate_entity with the existing account's id.
+   */
+  async insert(fields: { id: string; username: string | null; password: string | undefined; roles: string[] }, by: string): Promise<AccountRecord> {
+    const { id, username, password, roles } = fields;
     const { store, hasher } = this.options;
     // An account whose id is a public key string has that key, as if made by its first login.
     const publicKeys = isPublicKey(id) ? [id] : [];
@@ -122,7 +132,7 @@ export class AccountService {
       }
       throw err;
     }
-    this.changed({ id, change: 'created', by: 'api' });
+    this.changed({ id, change: 'created', by });
     return account;
   }
 

@@ -95,7 +95,6 @@ export class Core {
       { memoryCost: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: 1 },
       { concurrency: config.hashConcurrency, maxQueue: config.hashQueueMax, maxWaitMs: config.hashQueueTimeoutMs },
     );
-    this.users = new UserService({ store, hasher: this.hasher, limits: this.limits, events: this.events, now, onEventError, onRehashError: onEventError });
     this.tokens = new TokenService({
       store, keys: this.keys, provisioner: this.provisioner, events: this.events, limits: this.limits,
       issuer: config.issuer, tokenTtl: config.tokenTtl, refreshTtl: config.refreshTtl,
@@ -107,6 +106,7 @@ export class Core {
     this.accounts = new AccountService({
       store, state, hasher: this.hasher, tokens: this.tokens, events: this.events, challengeTtlMs: config.challengeTtlMs, now, onEventError,
     });
+    this.users = new UserService({ store, accounts: this.accounts, hasher: this.hasher, limits: this.limits, events: this.events, now, onEventError, onRehashError: onEventError });
     this.resources = new ResourceProvisioning(this.accounts, this.provisioner, config.provisionTtl, now);
     this.audit = new AuditLog({
       store, events: this.events, now, onError: onEventError,

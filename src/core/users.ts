@@ -3,8 +3,9 @@
  * are refused alike, after the same amount of hashing.
  */
 import { randomUUID } from 'node:crypto';
-import { AuthError, StoreError } from '../errors.js';
+import { AuthError } from '../errors.js';
 import type { AccountRecord, RecordStore } from '../store/records.js';
+import type { AccountService } from './accounts.js';
 import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { PASSWORD_MAX, validatePassword, type PasswordHasher } from './passwords.js';
@@ -13,6 +14,8 @@ import { normalizeUsername, USERNAME_MAX, validateUsername } from './username.js
 
 export interface UserServiceOptions {
   store: RecordStore;
+  /** Where accounts are made (registration is one way to make one). */
+  accounts: AccountService;
   hasher: PasswordHasher;
   limits: Limits;
   events: CoreEmitter;
@@ -28,23 +31,20 @@ export class UserService {
     this.now = options.now ?? (() => Date.now());
   }
 
-  /** Creates a user; an existing username is duplicate_entity. Returns the user id. */
+  /**
+   * Self-registration (POST /api/users, `keygate users add`): a username and a password are
+   * required; a taken username is duplicate_entity, without the existing account's id.
+   */
   async register(username: unknown, password: unknown, roles: string[] = []): Promise<AccountRecord> {
     const name = validateUsername(username);
     const secret = validatePassword(password);
     const granted = validateRoles(roles);
-    const { store, hasher } = this.options;
-    if (await store.getAccountByUsername(name)) throw new AuthError('duplicate_entity', 'That username is taken.');
-    const now = this.now();
-    const user: AccountRecord = { id: randomUUID(), username: name, passwordHash: await hasher.hash(secret), publicKeys: [], roles: granted, disabled: false, createdAt: now, lastLoginAt: null };
     try {
-      await store.createAccount(user);
+      return await this.options.accounts.insert({ id: randomUUID(), username: name, password: secret, roles: granted }, 'registration');
     } catch (err) {
-      if (err instanceof StoreError && err.code === 'conflict') throw new AuthError('duplicate_entity', 'That username is taken.');
+      if (err instanceof AuthError && err.code === 'duplicate_entity') throw new AuthError('duplicate_entity', 'That username is taken.');
       throw err;
     }
-    emitSafely(this.options.events, 'account.changed', { id: user.id, change: 'created', by: 'registration' }, this.options.onEventError);
-    return user;
   }
 
   /**
