@@ -101,7 +101,7 @@ export async function accountsDelete(core: Core, args: string[]): Promise<string
 /** `accounts unlink <ref> <public key>`: unlinks a key; its logins' tokens end at once. */
 export async function accountsUnlink(core: Core, args: string[]): Promise<string> {
   if (args.length !== 2) throw new UsageError('expected an account and a public key');
-  const account = await core.accounts.unlink((await core.accounts.get(args[0])).id, args[1]);
+  const account = await core.accounts.unlink(await core.accounts.get(args[0]), args[1]);
   return `unlinked ${args[1]} from account ${account.id}\n`;
 }
 

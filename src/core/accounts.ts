@@ -14,7 +14,7 @@ import { readSignatureBytes } from './keypair-login.js';
 import { validatePassword, type PasswordHasher } from './passwords.js';
 import { validateRoles } from './provision.js';
 import type { TokenService } from './tokens.js';
-import { validateUsername } from './username.js';
+import { hasControlCharacter, validateUsername } from './username.js';
 
 /** An account id: 1 to 128 of these characters (a UUID, an app's own user id, an email, a public key string). */
 const ACCOUNT_ID = /^[\w.~:@+=|-]{1,128}$/;
@@ -153,8 +153,7 @@ export class AccountService {
    * self-registered user whose chosen name happens to be an app's user id.
    */
   async find(ref: unknown, { usernames = true }: { usernames?: boolean } = {}): Promise<AccountRecord | undefined> {
-    // eslint-disable-next-line no-control-regex -- no account id, key or username has control characters
-    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256 || /[\u0000-\u001f\u007f]/.test(ref)) return undefined;
+    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256 || hasControlCharacter(ref)) return undefined;
     const { store } = this.options;
     const byId = ACCOUNT_ID.test(ref) ? await store.getAccount(ref) : undefined;
     if (byId) return byId;
@@ -168,13 +167,6 @@ export class AccountService {
     } catch {
       return undefined;
     }
-  }
-
-  /** The account with exactly this id (no fallback to a key or username); not_found otherwise. */
-  async byId(id: string): Promise<AccountRecord> {
-    const account = await this.options.store.getAccount(id);
-    if (!account) throw new AuthError('not_found', 'No account has that id.');
-    return account;
   }
 
   /** Like {@link find}, but not_found when there is none. */
@@ -218,8 +210,7 @@ export class AccountService {
     const limit = query.limit === undefined ? 100 : Number(query.limit);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new AuthError('invalid_request', 'offset must be a whole number, 0 or more.');
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > ACCOUNT_PAGE_MAX) throw new AuthError('invalid_request', `limit must be 1 to ${ACCOUNT_PAGE_MAX}.`);
-    // eslint-disable-next-line no-control-regex -- control characters are refused
-    if (query.query !== undefined && (typeof query.query !== 'string' || query.query.length > ACCOUNT_QUERY_MAX || /[\u0000-\u001f\u007f]/.test(query.query))) {
+    if (query.query !== undefined && (typeof query.query !== 'string' || query.query.length > ACCOUNT_QUERY_MAX || hasControlCharacter(query.query))) {
       throw new AuthError('invalid_request', `query must be a string of at most ${ACCOUNT_QUERY_MAX} characters, without control characters.`);
     }
     const prefix = query.query as string | undefined;
@@ -252,14 +243,12 @@ export class AccountService {
   }
 
   /**
-   * The account of a key that has just proven itself: the one it is linked to, or a new one
-   * whose id is the key string (a UUID if that id is taken). Of racing first logins of one
-   * key, all get the one account.
+   * A new account for a key that has just proven itself and has none: its id is the key string
+   * (a UUID if that id is taken). Of racing first logins of one key, all get the one account.
    */
   async ofProvenKey(pubkey: string): Promise<AccountRecord> {
+    // The caller has just found no account for the key; one made meanwhile is found on conflict.
     const { store } = this.options;
-    const existing = await store.getAccountByKey(pubkey);
-    if (existing) return existing;
     const at = this.now();
     for (const id of [pubkey, randomUUID()]) {
       const account: AccountRecord = { id, username: null, passwordHash: null, publicKeys: [pubkey], roles: [], disabled: false, createdAt: at, lastLoginAt: at };
@@ -316,28 +305,26 @@ export class AccountService {
    * Step 1 of linking a key: a fresh single-use challenge, bound to this account and key,
    * that the holder of the key must sign. Asking again replaces it.
    */
-  async linkChallenge(accountId: string, pubkey: unknown): Promise<{ value: Buffer; expiresAt: number }> {
+  async linkChallenge(account: AccountRecord, pubkey: unknown): Promise<{ value: Buffer; expiresAt: number }> {
     const identity = parsePublicKey(pubkey);
-    const account = await this.byId(accountId);
     if (account.publicKeys.includes(identity.id)) throw new AuthError('key_linked', 'That key is linked to this account already.');
     // The purpose comes first, so no login challenge (32 random bytes, here or on any Textile
     // server) can ever be a link challenge: a key that signs challenges elsewhere links nothing here.
     const value = Buffer.concat([LINK_PURPOSE, randomBytes(LINK_CHALLENGE_BYTES)]);
     const expiresAt = this.now() + this.options.challengeTtlMs;
-    await this.options.state.set(linkKey(accountId, identity.id), value.toString('base64'), this.options.challengeTtlMs);
+    await this.options.state.set(linkKey(account.id, identity.id), value.toString('base64'), this.options.challengeTtlMs);
     return { value, expiresAt };
   }
 
   /** Step 2: the key's signature of the challenge links it (the challenge is spent either way). */
-  async link(accountId: string, pubkey: unknown, sig: unknown): Promise<AccountRecord> {
+  async link(account: AccountRecord, pubkey: unknown, sig: unknown): Promise<AccountRecord> {
     const identity: PublicIdentity = parsePublicKey(pubkey);
     const signature = readSignatureBytes(sig);
-    const stored = await this.options.state.take(linkKey(accountId, identity.id));
+    const stored = await this.options.state.take(linkKey(account.id, identity.id));
     if (stored === undefined) throw new AuthError('no_challenge');
     if (!verifySignature(identity, Buffer.from(stored, 'base64'), signature)) {
       throw new AuthError('invalid_signature', 'The signature does not verify for this public key and challenge.');
     }
-    const account = await this.byId(accountId);
     if (account.publicKeys.length >= ACCOUNT_KEYS_MAX) throw new AuthError('invalid_request', `An account may link at most ${ACCOUNT_KEYS_MAX} keys.`);
     let linked: boolean;
     try {
@@ -356,9 +343,8 @@ export class AccountService {
    * Unlinks a key; every token its logins got ends at once. An account must keep a way to
    * log in: its last key goes only if it has a password.
    */
-  async unlink(accountId: string, pubkey: unknown): Promise<AccountRecord> {
+  async unlink(account: AccountRecord, pubkey: unknown): Promise<AccountRecord> {
     if (typeof pubkey !== 'string') throw new AuthError('invalid_pubkey');
-    const account = await this.byId(accountId);
     if (!account.publicKeys.includes(pubkey)) throw new AuthError('not_found', 'That key is not linked to this account.');
     if (account.publicKeys.length === 1 && account.passwordHash === null) {
       throw new AuthError('last_credential', 'This is the account\'s only way to log in; it cannot be unlinked.');

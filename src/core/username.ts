@@ -128,6 +128,17 @@ function isPublicKeyString(name: string): boolean {
   }
 }
 
+// eslint-disable-next-line no-control-regex -- the control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Whether text holds a C0 control character or DEL. No username, account id or key has one,
+ * and PostgreSQL cannot store a NUL: such input is refused before it reaches a query.
+ */
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL.test(text);
+}
+
 /** Registration: normalises and enforces the whole profile; returns the normalised name or throws AuthError('invalid_request', <message saying exactly which rule>). */
 export function validateUsername(raw: unknown): string {
   if (typeof raw !== 'string') refuse('username must be a string.');

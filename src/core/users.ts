@@ -10,7 +10,7 @@ import { emitSafely, type CoreEmitter } from './events.js';
 import type { Limits } from './limits.js';
 import { PASSWORD_MAX, validatePassword, type PasswordHasher } from './passwords.js';
 import { validateRoles } from './provision.js';
-import { normalizeUsername, USERNAME_MAX, validateUsername } from './username.js';
+import { hasControlCharacter, normalizeUsername, USERNAME_MAX, validateUsername } from './username.js';
 
 export interface UserServiceOptions {
   store: RecordStore;
@@ -62,8 +62,7 @@ export class UserService {
     if (!password.isWellFormed()) throw new AuthError('invalid_request', 'password must be well-formed Unicode (no lone surrogates).');
     const { store, hasher, limits } = this.options;
     const name = normalizeUsername(username);
-    // eslint-disable-next-line no-control-regex -- control characters are what is refused here
-    if ([...name].length > USERNAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) {
+    if ([...name].length > USERNAME_MAX || hasControlCharacter(name)) {
       // No account can have this name: refuse as for any unknown user, with no lockout key.
       await limits.chargeFailure(address);
       throw this.refused(new AuthError('invalid_credentials'), undefined, address);

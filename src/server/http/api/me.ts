@@ -21,7 +21,7 @@ export function meRoutes(router: Router, core: Core, config: Config): void {
   });
   router.post('/api/me/keys/challenge', limit, jsonBody(config.bodyLimitBytes), async function keyChallenge(ctx) {
     const account = await core.accounts.ofToken(bearerToken(ctx), { login: true });
-    const { value, expiresAt } = await core.accounts.linkChallenge(account.id, bodyOf(ctx).pubkey);
+    const { value, expiresAt } = await core.accounts.linkChallenge(account, bodyOf(ctx).pubkey);
     ctx.status = 201;
     ctx.body = { value: value.toJSON(), expiresAt: new Date(expiresAt).toISOString() };
   });
@@ -29,10 +29,10 @@ export function meRoutes(router: Router, core: Core, config: Config): void {
     const account = await core.accounts.ofToken(bearerToken(ctx), { login: true });
     const { pubkey, sig } = bodyOf(ctx);
     ctx.status = 201;
-    ctx.body = accountView(await core.accounts.link(account.id, pubkey, sig));
+    ctx.body = accountView(await core.accounts.link(account, pubkey, sig));
   });
   router.delete('/api/me/keys/:pubkey', limit, async function unlinkKey(ctx) {
     const account = await core.accounts.ofToken(bearerToken(ctx), { login: true });
-    ctx.body = accountView(await core.accounts.unlink(account.id, ctx.params.pubkey));
+    ctx.body = accountView(await core.accounts.unlink(account, ctx.params.pubkey));
   });
 }
