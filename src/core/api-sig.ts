@@ -53,13 +53,16 @@ export function generateApiCredentials(): { key: string; secret: string } {
 /** Equal-length digests, so the comparison takes the same time whatever the inputs' lengths. */
 const digest = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest();
 
-/**
- * A constant-time check of an API key and secret string against the configured pair; the
- * configured side's digests are made once.
- */
+/** A constant-time check of anything given against one secret; the secret's digest is made once. */
+export function secretMatcher(secret: Uint8Array | string): (given: Uint8Array | string) => boolean {
+  const expected = digest(secret);
+  return (given) => timingSafeEqual(expected, digest(given));
+}
+
+/** A constant-time check of an API key and secret string against the configured pair. */
 export function apiPairMatcher(key: string, secret: Uint8Array): (givenKey: string, givenSecret: string) => boolean {
-  const keyDigest = digest(key);
-  const secretDigest = digest(secret);
+  const keyMatches = secretMatcher(key);
+  const secretMatches = secretMatcher(secret);
   return (givenKey, givenSecret) => {
     let decoded: Uint8Array;
     try {
@@ -67,8 +70,9 @@ export function apiPairMatcher(key: string, secret: Uint8Array): (givenKey: stri
     } catch {
       decoded = new Uint8Array(0);
     }
-    const keyOk = timingSafeEqual(keyDigest, digest(givenKey));
-    const secretOk = timingSafeEqual(secretDigest, digest(decoded));
+    // Both compared every time: no early return tells which half was wrong.
+    const keyOk = keyMatches(givenKey);
+    const secretOk = secretMatches(decoded);
     return keyOk && secretOk && decoded.length > 0;
   };
 }

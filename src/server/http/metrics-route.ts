@@ -2,22 +2,20 @@
  * GET /metrics in the Prometheus text format: on the main port for `Authorization: Bearer
  * <METRICS_TOKEN>` (compared in constant time), or without a token on METRICS_PORT.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Middleware, ParameterizedContext } from 'koa';
+import { secretMatcher } from '../../core/api-sig.js';
 import { AuthError } from '../../errors.js';
 import type { Metrics } from '../metrics.js';
 import { parseBearer } from './auth.js';
 
-const digest = (text: string) => createHash('sha256').update(text).digest();
-
 /** The main port's /metrics: the Bearer token must be METRICS_TOKEN. */
 export function metricsRoute(metrics: Metrics, token: string): Middleware {
-  const expected = digest(token);
+  const matches = secretMatcher(token);
   return async function serveMetrics(ctx: ParameterizedContext) {
     const given = parseBearer(ctx.get('authorization'));
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+    if (given === undefined || !matches(given)) {
       ctx.set('WWW-Authenticate', 'Bearer realm="keygate metrics"');
       throw new AuthError('unauthorized', 'Send Authorization: Bearer <METRICS_TOKEN>.');
     }
