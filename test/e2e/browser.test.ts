@@ -3,48 +3,26 @@
  * downloaded browser). Skipped with a notice when Chromium is absent, except under CI=true.
  */
 import { expect } from 'chai';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startTestKeygate, tempDir, type TestKeygate } from '../helpers/keygate.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, openChromium, requireChromium, type Browser } from '../helpers/chromium.js';
+import { startTestKeygate, type TestKeygate } from '../helpers/keygate.js';
 
 describe('the page in a real browser (Chromium)', function () {
   this.timeout(120_000);
   let kg: TestKeygate;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let profile: string;
-  const consoleErrors: string[] = [];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') throw new Error(`Chromium is missing at ${CHROMIUM}: CI must install it (apt-get install chromium)`);
-      console.log(`    (skipped: no Chromium at ${CHROMIUM}; install it with: apt-get install chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     kg = await startTestKeygate({ RATE_LIMITS: 'off' });
-    profile = tempDir('keygate-chromium-');
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 390, height: 844 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await openChromium();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await kg?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const text = async (selector: string) => (await page.textContent(selector))?.trim() ?? '';
@@ -183,7 +161,7 @@ describe('the page in a real browser (Chromium)', function () {
   });
 
   it('breaks no Content-Security-Policy rule', () => {
-    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).to.deep.equal([]);
+    expect(browser.consoleErrors.filter((e) => /Content Security Policy/i.test(e))).to.deep.equal([]);
   });
 
   it('shows a refused origin and a server that is down as readable errors', async () => {

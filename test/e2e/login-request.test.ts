@@ -6,18 +6,13 @@
  * once. Skipped with a notice when Chromium is absent, except under CI=true.
  */
 import { expect } from 'chai';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { KeygateAdmin, KeygateError, type LoginDetails, type LoginRequest } from '../../src/client/admin.js';
+import { ARTIFACTS, openChromium, requireChromium, type Browser } from '../helpers/chromium.js';
 import { freshDatabase, postgres, redis, requireEngine } from '../helpers/engines.js';
-import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from '../helpers/keygate.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from '../helpers/keygate.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -102,40 +97,23 @@ describe('hosted login requests in a real browser (Chromium)', function () {
   const app = new TestApp();
   let kg: TestKeygate;
   let admin: KeygateAdmin;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  let profile: string;
-  const consoleErrors: string[] = [];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') throw new Error(`Chromium is missing at ${CHROMIUM}: CI must install it (apt-get install chromium)`);
-      console.log(`    (skipped: no Chromium at ${CHROMIUM}; install it with: apt-get install chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     await app.start(); // first, so that keygate can allow its origin
     kg = await startTestKeygate({ RATE_LIMITS: 'off', LOGIN_REDIRECT_ORIGINS: app.origin });
     admin = new KeygateAdmin({ url: kg.url, apiKey: TEST_API_KEY, apiSecret: TEST_API_SECRET });
     app.admin = admin;
-    profile = tempDir('keygate-chromium-');
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 390, height: 844 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await openChromium();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await kg?.stop();
     await app.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const text = async (selector: string) => (await page.textContent(selector))?.trim() ?? '';
@@ -282,7 +260,7 @@ describe('hosted login requests in a real browser (Chromium)', function () {
   });
 
   it('breaks no Content-Security-Policy rule', () => {
-    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).to.deep.equal([]);
+    expect(browser.consoleErrors.filter((e) => /Content Security Policy/i.test(e))).to.deep.equal([]);
   });
 });
 
@@ -290,14 +268,10 @@ describe('hosted login requests in a real browser, across two instances on Postg
   this.timeout(120_000);
   const app = new TestApp();
   let servers: TestKeygate[] = [];
-  let context: BrowserContext | undefined;
-  let profile: string | undefined;
+  let browser: Browser | undefined;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') throw new Error(`Chromium is missing at ${CHROMIUM}: CI must install it (apt-get install chromium)`);
-      this.skip();
-    }
+    requireChromium(this);
     await requireEngine(this, postgres);
     await requireEngine(this, redis);
     await app.start();
@@ -309,20 +283,18 @@ describe('hosted login requests in a real browser, across two instances on Postg
     const admin = (i: number) => new KeygateAdmin({ url: servers[i]!.url, apiKey: TEST_API_KEY, apiSecret: TEST_API_SECRET });
     app.admin = admin(0);
     app.redeemer = admin(1);
-    profile = tempDir('keygate-chromium-');
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 390, height: 844 } });
+    browser = await openChromium();
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await Promise.all(servers.map((s) => s.stop()));
     await app.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('is created and completed on A, read once on B, refused as already read on A', async () => {
     const user = await servers[0]!.core.users.register('two_instance_reader', 'long password here', ['reports']);
-    const page = context!.pages()[0] ?? (await context!.newPage());
+    const page = browser!.page;
     await page.goto(`${app.origin}/start?roles=reports`);
     await page.waitForFunction((o) => document.querySelector('#login-request:not([hidden]) #login-request-origin')?.textContent === o, app.origin);
     await page.fill('#username', 'two_instance_reader');
