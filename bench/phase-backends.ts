@@ -10,7 +10,7 @@ import { PostgresStore } from '../src/store/postgres.js';
 import { cpuMs, median, type Worker } from './lib.js';
 import type { Params } from './params.js';
 import { BENCH_PASSWORD, seedUsers, seedUsersInStore, USER_PREFIX } from './seed.js';
-import { BENCH_API, makeDataDir, startKeygate, type KeygateProcess } from './server.js';
+import { BENCH_BASIC, makeDataDir, startKeygate, type KeygateProcess } from './server.js';
 import type { BackendOp, BackendRow, LoginRun, Results } from './types.js';
 
 interface Run extends LoginRun {
@@ -25,7 +25,6 @@ export interface BackendWorkers {
   koa: Worker;
 }
 
-const BASIC = `Basic ${Buffer.from(`${BENCH_API.USER_API_KEY}:${BENCH_API.USER_API_SECRET}`).toString('base64')}`;
 /** Limits counted on every request, never reached. */
 const LIMITS_ON = { RATE_LIMITS: 'on', RATE_LIMIT_POINTS: '1000000', LOCKOUT_ATTEMPTS: '1000', REISSUE_LIMIT_POINTS: '1000000' };
 
@@ -50,7 +49,7 @@ async function measureConfig(name: string, servers: KeygateProcess[], koaUrl: st
   await w.ws.call('handshakes', { urls: wsUrls, concurrency: 10, durationMs: p.warmupMs, maxHandshakes: p.maxHandshakes }, timeout);
   const tokens = await w.ws.call<string[]>('tokens', { url: wsUrls[0], n: p.introspectTokens }, timeout);
   const sessions = await w.http.call<{ refreshToken: string }[]>('sessions', { url: urls[0], n: p.refreshChains, prefix: USER_PREFIX, password: BENCH_PASSWORD }, timeout);
-  const introspectArgs = (targets: string[]) => ({ urls: targets, concurrency: p.introspectConcurrency, durationMs: p.backendMs, maxRequests: p.maxRequests, tokens, authorization: BASIC, path: '/api/introspect' });
+  const introspectArgs = (targets: string[]) => ({ urls: targets, concurrency: p.introspectConcurrency, durationMs: p.backendMs, maxRequests: p.maxRequests, tokens, authorization: BENCH_BASIC, path: '/api/introspect' });
 
   const ops: Record<'handshakes' | 'logins' | 'refreshes' | 'introspections' | 'baseline', BackendOp[]> = { handshakes: [], logins: [], refreshes: [], introspections: [], baseline: [] };
   let chains = sessions.map((s) => s.refreshToken);

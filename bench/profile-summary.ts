@@ -3,8 +3,10 @@
  * `node --import tsx bench/profile-summary.ts <file.cpuprofile> [top]`
  * `node --import tsx bench/profile-summary.ts <file.cpuprofile> --callers <function> [depth]`
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BENCH_DIR, killAll } from './lib.js';
 
 interface ProfileNode {
   id: number;
@@ -81,11 +83,42 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[3] === '-
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top] | <file> --callers <function> [depth]');
-  const { total, functions, owners } = summarizeProfile(file, Number(process.argv[3] ?? 30));
-  console.log(`total sampled: ${total.toFixed(0)} ms\n\nby package:`);
+  printSummary(file, Number(process.argv[3] ?? 30), (ms) => `total sampled: ${ms} ms`);
+}
+
+/** Prints a profile's summary: the time sampled, then self time by package and by function. */
+export function printSummary(file: string, top: number, heading = (ms: string) => `${file}: ${ms} ms sampled`): void {
+  const { total, functions, owners } = summarizeProfile(file, top);
+  console.log(`${heading(total.toFixed(0))}\n\nby package:`);
   for (const o of owners) console.log(`${o.pct.toFixed(1).padStart(5)}%  ${String(o.selfMs).padStart(6)} ms  ${o.fn}`);
   console.log('\nby function (self time):');
   for (const f of functions) console.log(`${f.pct.toFixed(1).padStart(5)}%  ${String(f.selfMs).padStart(6)} ms  ${f.fn}  ${f.where}`);
+}
+
+/**
+ * The set-up of a profiling script (`<script> [concurrency=50] [seconds=8]`): its arguments,
+ * a fresh profile directory, the node flags that write the profile there, a hard deadline,
+ * and no child left behind.
+ */
+export function profileSession(name: string): { concurrency: number; seconds: number; dir: string; nodeFlags: string[] } {
+  const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const concurrency = Number(positional[0] ?? 50);
+  const seconds = Math.min(60, Number(positional[1] ?? 8));
+  const dir = join(BENCH_DIR, 'results', 'profiles', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true });
+  process.on('exit', () => killAll());
+  setTimeout(() => {
+    console.error(`profile-${name}: deadline reached`);
+    process.exit(2);
+  }, (seconds + 60) * 1000).unref();
+  return { concurrency, seconds, dir, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200'] };
+}
+
+/** Prints the summary of the profile the server wrote into `dir` (at its exit). */
+export function printProfileIn(dir: string, top: number): void {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile in ${dir}`);
+  printSummary(join(dir, file), top);
 }
 
 /** Self time of the frames named `fn`, split by their callers' chains (depth frames up). */

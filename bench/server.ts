@@ -13,6 +13,8 @@ export const BENCH_API = {
   USER_API_KEY: 'bkduiufahqofinobxnq33wiemtu',
   USER_API_SECRET: 'bpoccmovlduubyrzewhc3njmsf55zssqmuximulbm5absz33j5xba',
 };
+/** HTTP Basic with the bench's API pair (introspection). */
+export const BENCH_BASIC = `Basic ${Buffer.from(`${BENCH_API.USER_API_KEY}:${BENCH_API.USER_API_SECRET}`).toString('base64')}`;
 
 export interface KeygateProcess {
   pid: number;
