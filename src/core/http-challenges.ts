@@ -49,7 +49,7 @@ export class HttpChallenges {
       const identity = parsePublicKey(pubkey);
       subject = identity.id;
       if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_scope', 'scope must be a string.');
-      await admitKey(this.options.accounts, identity, scope);
+      await admitKey(this.options.accounts, identity.id, scope);
       const id = randomBytes(16).toString('base64url');
       const value = randomBytes(CHALLENGE_BYTES);
       const { challengeTtlMs, now, state } = this.options;

@@ -50,13 +50,14 @@ export function readSignatureBytes(sig: unknown): Uint8Array {
 }
 
 /**
- * Before a challenge is sent, by every door: the key's account (a disabled one is refused)
- * and the scope it may have (within its roles; none for a key without an account).
+ * By every door, before a challenge is sent and again when it is answered: the key's account
+ * (a disabled one is refused) and the scope asked for, granted within its roles (none for a
+ * key without an account).
  */
-export async function admitKey(accounts: AccountService, identity: PublicIdentity, scope: string | undefined): Promise<{ account: AccountRecord | undefined; scope: string | undefined }> {
-  const account = await accounts.forKey(identity.id);
+export async function admitKey(accounts: AccountService, pubkey: string, scope: string | undefined): Promise<{ account: AccountRecord | undefined; scope: string | undefined }> {
+  const account = await accounts.forKey(pubkey);
   if (account?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
-  return { account, scope: grantScope({ method: 'keypair', id: identity.id, roles: account?.roles ?? [] }, scope) };
+  return { account, scope: grantScope({ method: 'keypair', id: pubkey, roles: account?.roles ?? [] }, scope) };
 }
 
 /**
@@ -72,9 +73,7 @@ export async function grantProvenKey(
   requestedScope: string | undefined,
   door: LoginDoor,
 ): Promise<Grant> {
-  const current = await accounts.forKey(pubkey);
-  if (current?.disabled) throw new AuthError('account_disabled', 'This identity is disabled.');
-  const scope = grantScope({ method: 'keypair', id: pubkey, roles: current?.roles ?? [] }, requestedScope);
+  const { account: current, scope } = await admitKey(accounts, pubkey, requestedScope);
   const account = current ?? await accounts.ofProvenKey(pubkey);
   await accounts.recordLogin(account);
   // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
@@ -116,7 +115,7 @@ export class KeypairLogin {
     });
     this.state = { step: 'checking-account' };
     try {
-      await admitKey(this.options.accounts, identity, scope as string | undefined);
+      await admitKey(this.options.accounts, identity.id, scope as string | undefined);
       // Abandoned (timeout, closed socket) while the account was looked up: already recorded.
       if (this.current.step !== 'checking-account') throw new AuthError('handshake_timeout');
       const challenge = randomBytes(CHALLENGE_BYTES);
