@@ -4,8 +4,6 @@ export interface Params {
   deadlineMs: number;
   rounds: number;
   floorOps: number;
-  verifyOps: number;
-  naclOps: number;
   concurrencies: number[];
   /** The concurrency the handshake targets are judged at. */
   targetConcurrency: number;
@@ -41,8 +39,6 @@ export const FULL: Params = {
   deadlineMs: 480_000,
   rounds: 3,
   floorOps: 3000,
-  verifyOps: 3000,
-  naclOps: 40,
   concurrencies: [1, 10, 50, 200],
   targetConcurrency: 50,
   handshakeMs: 2000,
@@ -72,8 +68,6 @@ export const SMOKE: Params = {
   deadlineMs: 120_000,
   rounds: 1,
   floorOps: 200,
-  verifyOps: 200,
-  naclOps: 5,
   concurrencies: [1, 10],
   targetConcurrency: 10,
   handshakeMs: 300,

@@ -3,22 +3,18 @@
  * drives full handshakes at a fixed concurrency for a bounded time, stops it (the profile is
  * written at exit) and prints the self-time summary.
  *
- *   node --import tsx bench/profile-handshakes.ts [concurrency=50] [seconds=8] [--patched]
- *
- * --patched profiles the copy of dist/ with the proposed changes (bench/patched.ts).
+ *   node --import tsx bench/profile-handshakes.ts [concurrency=50] [seconds=8]
  */
 import { Worker } from './lib.js';
 import { FULL } from './params.js';
 import { measureHandshakes } from './phase-handshakes.js';
-import { preparePatchedDist } from './patched.js';
 import { printProfileIn, profileSession } from './profile-summary.js';
 import { startKeygate } from './server.js';
 
 const { concurrency, seconds, dir, nodeFlags } = profileSession('handshakes');
 
 const ws = new Worker('ws-load.ts');
-const mainJs = process.argv.includes('--patched') ? preparePatchedDist().mainJs : undefined;
-const server = await startKeygate({ mainJs, nodeFlags });
+const server = await startKeygate({ nodeFlags });
 try {
   await ws.call('prepare');
   const side = await measureHandshakes(ws, { name: 'keygate', pid: server.pid, wsUrl: server.wsUrl }, concurrency, FULL, seconds * 1000);

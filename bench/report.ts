@@ -20,8 +20,6 @@ export function judge(r: Omit<Results, 'targets'>, p: Params): Target[] {
     { item: '1', what: `CPU per handshake over baseline at c=${c}`, value: `${f0(row.cpuExcessUs)} µs = ${f2(row.cpuExcessUs / r.floor.floorUs)} × floor (${f0(r.floor.floorUs)} µs)`, target: '≤ 1.5 × floor', met: row.cpuExcessUs <= 1.5 * r.floor.floorUs },
     { item: '1', what: `handshakes/s vs baseline at c=${c}`, value: `${f0(row.keygate.perSecond)} vs ${f0(row.baseline.perSecond)} = ${f2(row.throughputRatio)}`, target: '≥ 0.80', met: row.throughputRatio >= 0.8 },
     { item: '1', what: `p99 vs baseline at c=${c}`, value: `${f1(row.keygate.p99)} vs ${f1(row.baseline.p99)} ms = ${f2(row.p99Ratio)}`, target: '≤ 1.5', met: row.p99Ratio <= 1.5 },
-    { item: '1', what: `with the proposed src changes (patched copy of dist/), c=${c}`, value: `CPU excess ${f2(r.proposed.row.cpuExcessUs / r.floor.floorUs)} × floor; throughput ${f2(r.proposed.row.throughputRatio)}; p99 ${f2(r.proposed.row.p99Ratio)}`, target: 'same three targets', met: null },
-    { item: '2', what: 'node:crypto verify (server path) vs tweetnacl', value: `${f1(r.verifiers.serverVerifyUs)} vs ${f0(r.verifiers.naclVerifyUs)} µs = ${f1(r.verifiers.speedup)}× faster`, target: '> 30×', met: r.verifiers.speedup > 30 },
     { item: '3', what: `logins/s at saturation vs raw argon2id (parallelism ${r.logins.hashConcurrency})`, value: `${f1(r.logins.perSecond)} vs ${f1(r.logins.rawPerSecond)} = ${f2(r.logins.ratio)}`, target: '≥ 0.8', met: r.logins.ratio >= 0.8 },
     { item: '4', what: `handshake p99 under login storm vs idle (HASH_CONCURRENCY=${cap1.cap})`, value: `${f1(cap1.stormP99)} vs ${f1(cap1.idleP99)} ms = ${f2(cap1.ratio)}`, target: '≤ 2', met: cap1.ratio <= 2 },
     { item: '5', what: `memory per pending handshake (${r.memory.openAtSample} pending)`, value: `${f2(r.memory.perPendingKiB)} KiB`, target: '≤ 16 KiB', met: r.memory.perPendingKiB <= 16 },
@@ -75,21 +73,8 @@ export function renderMarkdown(r: Results, withFindings: boolean): string {
   }
   out.push('');
 
-  const pr = r.proposed.row;
-  out.push(`### 1b. The same, with the proposed src changes`, '');
-  out.push('The benchmark may not edit src/, so it measures the proposals on a patched copy of dist/ (bench/patched.ts), in the same run, against the same baseline; its tokens are checked against its JWKS. Patches applied:', '');
-  for (const a of r.proposed.applied) out.push(`- ${a}`);
-  for (const sk of r.proposed.skipped) out.push(`- (no longer matches dist/, not applied) ${sk}`);
-  out.push('', '| concurrency | patched hs/s | baseline hs/s | ratio | patched p50 / p99 ms | baseline p50 / p99 ms | p99 ratio | patched CPU µs/hs | baseline CPU µs/hs | excess µs | excess / floor |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  out.push(`| ${pr.concurrency} | ${f0(pr.keygate.perSecond)} | ${f0(pr.baseline.perSecond)} | ${f2(pr.throughputRatio)} | ${f1(pr.keygate.p50)} / ${f1(pr.keygate.p99)} | ${f1(pr.baseline.p50)} / ${f1(pr.baseline.p99)} | ${f2(pr.p99Ratio)} | ${f0(pr.keygate.cpuUs)} | ${f0(pr.baseline.cpuUs)} | ${f0(pr.cpuExcessUs)} | ${f2(pr.cpuExcessUs / r.floor.floorUs)} |`, '');
-
-  const v = r.verifiers;
-  out.push('## 2. Ed25519 verification: server path vs tweetnacl', '');
-  out.push('| | node:crypto (src/core/identity.ts) | tweetnacl (@textile/crypto) | speed-up |', '| --- | --- | --- | --- |');
-  out.push(`| verify, key already parsed | ${f1(v.serverVerifyUs)} µs | ${f0(v.naclVerifyUs)} µs | **${f1(v.speedup)}×** |`);
-  out.push(`| parse public key string + verify | ${f1(v.serverParseVerifyUs)} µs | ${f0(v.naclParseVerifyUs)} µs | ${f1(v.speedupWithParse)}× |`);
-  out.push('');
-  out.push(`Importing the raw public key: through DER/SPKI (what \`parsePublicKey\` does today) ${f1(r.keyImport.derUs)} µs; through JWK ${f1(r.keyImport.jwkUs)} µs; the whole \`parsePublicKey\` ${f1(r.keyImport.parseUs)} µs. Import + verify, as a handshake does it: DER ${f1(r.keyImport.derVerifyUs)} µs, JWK ${f1(r.keyImport.jwkVerifyUs)} µs. (CPU time per call.)`, '');
+  out.push('## 2. Ed25519 verification: node:crypto vs tweetnacl', '');
+  out.push('Settled and no longer measured: see "Settled questions" in the findings below.', '');
 
   const l = r.logins;
   out.push('## 3. Password logins at saturation', '');

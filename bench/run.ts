@@ -12,7 +12,6 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { memoryPhase } from './memory.js';
-import { preparePatchedDist } from './patched.js';
 import { BENCH_DIR, killAll, median, Worker } from './lib.js';
 import { FULL, SMOKE } from './params.js';
 import { backendsPhase } from './phase-backends.js';
@@ -50,7 +49,7 @@ deadline.unref();
 
 type Probe = { challenge: number; token: number; jwt: string };
 
-/** A token from a handshake must verify against the server's own JWKS (guards the patched copy too). */
+/** A token from a handshake must verify against the server's own JWKS. */
 async function checkToken(url: string, jwt: string): Promise<void> {
   const jwks = createLocalJWKSet(await (await fetch(`${url}/.well-known/jwks.json`)).json() as JSONWebKeySet);
   const { payload } = await jwtVerify(jwt, jwks, { issuer: 'keygate', algorithms: ['EdDSA'] });
@@ -75,24 +74,12 @@ async function main(): Promise<void> {
   const baselineWorker = new Worker('baseline-ws.ts');
   await ws.call('prepare');
 
-  log('floor and verifiers');
+  log('floor');
   const floorRounds: { verifyUs: number; signUs: number; floorUs: number }[] = [];
-  const verifierRounds: { serverVerifyUs: number; serverParseVerifyUs: number; naclVerifyUs: number; naclParseVerifyUs: number }[] = [];
-  for (let i = 0; i < p.rounds; i++) {
-    floorRounds.push(await micro.call('floor', { n: p.floorOps }));
-    verifierRounds.push(await micro.call('verifiers', { n: p.verifyOps, nNacl: p.naclOps }));
-  }
-  const keyImport = await micro.call<Results['keyImport']>('keyImport', { n: p.verifyOps });
+  for (let i = 0; i < p.rounds; i++) floorRounds.push(await micro.call('floor', { n: p.floorOps }));
   const mf = (k: 'verifyUs' | 'signUs' | 'floorUs') => median(floorRounds.map((r) => r[k]));
   const floor = { verifyUs: mf('verifyUs'), signUs: mf('signUs'), floorUs: mf('floorUs'), rounds: floorRounds };
-  const mv = (k: keyof (typeof verifierRounds)[number]) => median(verifierRounds.map((r) => r[k]));
-  const verifiers = {
-    serverVerifyUs: mv('serverVerifyUs'), serverParseVerifyUs: mv('serverParseVerifyUs'), naclVerifyUs: mv('naclVerifyUs'), naclParseVerifyUs: mv('naclParseVerifyUs'),
-    speedup: median(verifierRounds.map((r) => r.naclVerifyUs / r.serverVerifyUs)),
-    speedupWithParse: median(verifierRounds.map((r) => r.naclParseVerifyUs / r.serverParseVerifyUs)),
-    rounds: verifierRounds,
-  };
-  log(`  floor ${floor.floorUs.toFixed(1)} µs; verify ${verifiers.serverVerifyUs.toFixed(1)} µs vs tweetnacl ${verifiers.naclVerifyUs.toFixed(0)} µs (${verifiers.speedup.toFixed(1)}×)`);
+  log(`  floor ${floor.floorUs.toFixed(1)} µs (verify ${floor.verifyUs.toFixed(1)} + sign ${floor.signUs.toFixed(1)})`);
 
   log('starting keygate (seeded) and the baseline');
   const hash = await makeHash();
@@ -108,13 +95,6 @@ async function main(): Promise<void> {
 
   log('1. handshakes');
   const handshakes = await handshakePhase(ws, keygateTarget, baselineTarget, p, log);
-
-  log(`1b. the proposed src changes, measured on a patched copy of dist/ at c=${p.targetConcurrency}`);
-  const patch = preparePatchedDist();
-  const patchedServer = await startKeygate({ mainJs: patch.mainJs });
-  await checkToken(patchedServer.url, (await ws.call<Probe>('probe', { url: patchedServer.wsUrl })).jwt);
-  const [proposedRow] = await handshakePhase(ws, { name: 'keygate', pid: patchedServer.pid, wsUrl: patchedServer.wsUrl }, baselineTarget, { ...p, concurrencies: [p.targetConcurrency] }, log);
-  await patchedServer.stop();
   baselineWorker.stop();
 
   log('3. password logins at saturation');
@@ -172,11 +152,8 @@ async function main(): Promise<void> {
       ],
     },
     floor,
-    verifiers,
-    keyImport,
     messageSizes: { keygate: keygateSizes, baseline: baselineSizes },
     handshakes,
-    proposed: { applied: patch.applied, skipped: patch.skipped, row: proposedRow! },
     logins,
     isolation,
     growth,

@@ -36,15 +36,13 @@ export interface StartOptions {
   dataDir?: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
-  /** Another build of keygate to run (the patched copy); dist/main.js by default. */
-  mainJs?: string;
 }
 
 export async function startKeygate(options: StartOptions = {}): Promise<KeygateProcess> {
   const dataDir = options.dataDir ?? makeDataDir();
   const port = await freePort();
   let output = '';
-  const child = track(spawn(process.execPath, [...(options.nodeFlags ?? []), options.mainJs ?? join(ROOT, 'dist/main.js')], {
+  const child = track(spawn(process.execPath, [...(options.nodeFlags ?? []), join(ROOT, 'dist/main.js')], {
     cwd: dataDir, // no .env from the repository
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',

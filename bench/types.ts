@@ -84,12 +84,8 @@ export interface Results {
     notes: string[];
   };
   floor: { verifyUs: number; signUs: number; floorUs: number; rounds: object[] };
-  verifiers: { serverVerifyUs: number; serverParseVerifyUs: number; naclVerifyUs: number; naclParseVerifyUs: number; speedup: number; speedupWithParse: number; rounds: object[] };
-  keyImport: { derUs: number; jwkUs: number; parseUs: number; derVerifyUs: number; jwkVerifyUs: number };
   messageSizes: { keygate: object; baseline: object };
   handshakes: HandshakeRow[];
-  /** keygate with the proposed src changes (a patched copy of dist/) vs the same baseline. */
-  proposed: { applied: string[]; skipped: string[]; row: HandshakeRow };
   logins: { concurrency: number; hashConcurrency: number; perSecond: number; rawPerSecond: number; ratio: number; p50: number; p99: number; rounds: object[] };
   isolation: { cap: number; wsConcurrency: number; stormConcurrency: number; idleP99: number; stormP99: number; ratio: number; idleP50: number; stormP50: number; loginsPerSecond: number; rawPerSecond: number; rounds: object[] }[];
   growth: { users: number; p50: number; p99: number; perSecond: number; rounds: object[] }[];
