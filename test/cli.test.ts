@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { decodeProtectedHeader } from 'jose';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
-import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
+import { startTestKeygate, tempDir, TestClock, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
 import { runCli } from './helpers/cli.js';
 import { within } from './helpers/poll.js';
 import { basic, client } from './helpers/http.js';
@@ -55,17 +55,35 @@ describe('admin command line', function () {
   });
 
   it('tokens revoke kills one token; --subject kills every token of a subject', async () => {
-    const identity = PrivateKey.fromRandom();
-    const [a, b] = [await keypairLogin(identity, kg.wsUrl), await keypairLogin(identity, kg.wsUrl)];
-    const active = async (token: string) =>
-      (await client(kg.url).post('/api/introspect', { token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body.active;
-    const one = await cli(dir, ['tokens', 'revoke', a.token!]);
-    expect(one.code, one.stderr).to.equal(0);
-    expect([await active(a.token!), await active(b.token!)]).to.deep.equal([false, true]);
-    await cli(dir, ['tokens', 'revoke', '--subject', identity.public.toString()]);
-    expect(await active(b.token!)).to.equal(false);
-    await new Promise((r) => setTimeout(r, 1000)); // tokens of a later second are not affected
-    expect(await active((await keypairLogin(identity, kg.wsUrl)).token!)).to.equal(true);
+    // A server of its own, on the injected clock. What the CLI (another process) revokes
+    // reaches it through the store's revocation epoch, read at most once per
+    // REVOCATION_CACHE_MS of that clock (live-checks.test.ts tests that); 0 reads it for
+    // every token, so the clock, which moves only when told, never hides the CLI's changes.
+    const clock = new TestClock();
+    const own = await startTestKeygate({ RATE_LIMITS: 'off', REVOCATION_CACHE_MS: '0' }, tempDir(), { now: clock.now });
+    try {
+      const identity = PrivateKey.fromRandom();
+      const [a, b] = [await keypairLogin(identity, own.wsUrl), await keypairLogin(identity, own.wsUrl)];
+      const active = async (token: string) =>
+        (await client(own.url).post('/api/introspect', { token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) })).body.active;
+      const one = await cli(own.dataDir, ['tokens', 'revoke', a.token!]);
+      expect(one.code, one.stderr).to.equal(0);
+      expect([await active(a.token!), await active(b.token!)]).to.deep.equal([false, true]);
+      // The CLI stamps the revocation with the real time, somewhere between these two readings.
+      const revokedFrom = Date.now();
+      const subject = await cli(own.dataDir, ['tokens', 'revoke', '--subject', identity.public.toString()]);
+      const revokedBy = Date.now();
+      expect(subject.code, subject.stderr).to.equal(0);
+      expect(await active(b.token!)).to.equal(false);
+      // A token issued at the start of the revocation is revoked with it...
+      clock.advance(revokedFrom - clock.ms);
+      expect(await active((await keypairLogin(identity, own.wsUrl)).token!), 'a token of the revocation\'s second').to.equal(false);
+      // ...tokens of a later second than the revocation are not affected.
+      clock.advance(revokedBy - revokedFrom + 1000);
+      expect(await active((await keypairLogin(identity, own.wsUrl)).token!), 'a token of a later second').to.equal(true);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('keys rotate: the new key signs from then on, old keys stay in the JWKS', async () => {
@@ -74,9 +92,11 @@ describe('admin command line', function () {
     const rotate = await cli(dir, ['keys', 'rotate']);
     expect(rotate.code, rotate.stderr).to.equal(0);
     const newKid = /^new signing key (\S+);/.exec(rotate.stdout)?.[1];
-    await new Promise((r) => setTimeout(r, 1300)); // KEY_RELOAD_MS=1000
-    const after = await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl);
-    expect(decodeProtectedHeader(after.token!).kid).to.equal(newKid);
+    expect(newKid).to.be.a('string').and.not.equal(oldKid);
+    // The CLI's rotation message stays in its own process (no REDIS_URL): the server follows
+    // by re-reading the keys every KEY_RELOAD_MS, a real-time timer, not the injected clock.
+    await within(5000, 'the server signing with the CLI\'s new key', async () =>
+      decodeProtectedHeader((await keypairLogin(PrivateKey.fromRandom(), kg.wsUrl)).token!).kid === newKid, 100);
     const { keys } = (await (await fetch(`${kg.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     expect(keys.map((k) => k.kid)).to.deep.equal([newKid, oldKid]);
     const intro = await client(kg.url).post('/api/introspect', { token: before.token }, { headers: basic(TEST_API_KEY, TEST_API_SECRET) });
