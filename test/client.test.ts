@@ -4,16 +4,7 @@ import { PrivateKey } from '@textile/hub';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { login, LoginError, loginWithChallenge, userAuthUrl, type Identity } from '../src/client/index.js';
 import { startTestKeygate, type TestKeygate } from './helpers/keygate.js';
-
-/** Polls until check() holds or `ms` pass; returns whether it held. */
-async function waitFor(check: () => Promise<boolean>, ms = 2000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return check();
-}
+import { within } from './helpers/poll.js';
 
 describe('client library: loginWithChallenge', () => {
   let kg: TestKeygate;
@@ -45,7 +36,7 @@ describe('client library: loginWithChallenge', () => {
     expect(err).to.be.instanceOf(LoginError);
     expect(err).to.include({ kind: 'timeout', message: 'No token from the auth server within 200 ms.' });
     expect(Date.now() - started).to.be.below(1000);
-    expect(await waitFor(async () => kg.openSockets() === 0), 'the server saw the socket close').to.equal(true);
+    await within(2000, 'the server seeing the socket close', async () => kg.openSockets() === 0);
   });
 
   it('reports a server that is down', async () => {

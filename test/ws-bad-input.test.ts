@@ -3,7 +3,8 @@ import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { PrivateKey } from '@textile/hub';
 import { base32 } from 'multiformats/bases/base32';
-import { startTestKeygate, type TestKeygate } from './helpers/keygate.js';
+import { startTestKeygate, tempDir, TestClock, type TestKeygate } from './helpers/keygate.js';
+import { within } from './helpers/poll.js';
 import { bufferJson, TestSocket } from './helpers/ws.js';
 
 const pubkeyOf = (id = PrivateKey.fromRandom()) => id.public.toString();
@@ -153,7 +154,7 @@ describe('WS /ws/userauth: bad input', () => {
 describe('WS /ws/userauth: time limits', () => {
   let kg: TestKeygate;
   before(async () => {
-    kg = await startTestKeygate({ HANDSHAKE_TIMEOUT_MS: '300', CHALLENGE_TTL_MS: '150' });
+    kg = await startTestKeygate({ HANDSHAKE_TIMEOUT_MS: '300' });
   });
   after(() => kg.stop());
 
@@ -173,13 +174,29 @@ describe('WS /ws/userauth: time limits', () => {
     expect(messages.map((m) => m.type)).to.deep.equal(['challenge', 'error']);
     expect(close.code).to.equal(4408);
   });
+});
 
-  it('refuses a correct signature once the challenge has expired', async () => {
-    const identity = PrivateKey.fromRandom();
+describe('WS /ws/userauth: challenge expiry, on the injected clock', () => {
+  const clock = new TestClock();
+  let kg: TestKeygate;
+  before(async () => {
+    kg = await startTestKeygate({ CHALLENGE_TTL_MS: '1000' }, tempDir(), { now: clock.now });
+  });
+  after(() => kg.stop());
+
+  it('accepts a signature CHALLENGE_TTL_MS after the challenge, and refuses one a moment later', async () => {
+    const onTime = PrivateKey.fromRandom();
+    const first = await TestSocket.open(`${kg.wsUrl}/ws/userauth`);
+    const firstChallenge = await challengeFor(first, onTime);
+    clock.advance(1000);
+    first.send({ type: 'challenge', sig: bufferJson(await onTime.sign(firstChallenge)) });
+    expect((await first.drain()).messages.map((m) => m.type), 'answered on the last millisecond').to.deep.equal(['token']);
+
+    const late = PrivateKey.fromRandom();
     const socket = await TestSocket.open(`${kg.wsUrl}/ws/userauth`);
-    const challenge = await challengeFor(socket, identity);
-    await new Promise((r) => setTimeout(r, 200));
-    socket.send({ type: 'challenge', sig: bufferJson(await identity.sign(challenge)) });
+    const challenge = await challengeFor(socket, late);
+    clock.advance(1001);
+    socket.send({ type: 'challenge', sig: bufferJson(await late.sign(challenge)) });
     const { messages, close } = await socket.drain();
     expect(messages).to.deep.equal([{ type: 'error', value: 'The challenge has expired.' }]);
     expect(close.code).to.equal(4401);
@@ -223,7 +240,8 @@ describe('WS /ws/userauth: connections, origins and clean-up', () => {
       expect(err?.message).to.equal('HTTP 503');
       open[0]!.ws.close();
       await open[0]!.closed;
-      await new Promise((r) => setTimeout(r, 50));
+      // The client has seen its close; the server frees the slot when it sees it too.
+      await within(2000, 'the server freeing a socket', async () => kg.openSockets() < 3);
       const again = await TestSocket.open(`${kg.wsUrl}/ws/userauth`);
       again.ws.close();
       open.forEach((s) => s.ws.close());
@@ -255,7 +273,8 @@ describe('WS /ws/userauth: connections, origins and clean-up', () => {
     const kg = await startTestKeygate({ HANDSHAKE_TIMEOUT_MS: '400' });
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     try {
-      await new Promise((r) => setTimeout(r, 50));
+      // Taken at once: a fresh server holds no timer that keeps the process alive (its
+      // maintenance timers are unref'd, which getActiveResourcesInfo does not list).
       const baseline = timers();
       const runs: Promise<unknown>[] = [];
       for (let i = 0; i < 20; i++) {
@@ -277,7 +296,10 @@ describe('WS /ws/userauth: connections, origins and clean-up', () => {
         })());
       }
       await Promise.all(runs);
-      await new Promise((r) => setTimeout(r, 600));
+      // Every client has seen its close; the server cleans up when it sees the close too.
+      // Polled for, then each part asserted, so a failure says what was left behind.
+      const clean = async () => kg.openSockets() === 0 && kg.server.listenerCount('upgrade') === 1 && timers() <= baseline;
+      await within(3000, 'the server cleaning up after every socket', clean).catch(() => undefined);
       expect(kg.openSockets(), 'no open sockets').to.equal(0);
       expect(kg.server.listenerCount('upgrade'), 'one upgrade listener').to.equal(1);
       expect(timers(), 'timers back to baseline').to.be.at.most(baseline);

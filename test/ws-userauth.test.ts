@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { Client, createAPISig, PrivateKey } from '@textile/hub';
 import { loginWithChallenge } from '../src/client/index.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { within } from './helpers/poll.js';
 import { bufferJson, TestSocket } from './helpers/ws.js';
 
 /** Runs the whole Textile handshake with a raw socket, as the browser example does. */
@@ -94,7 +95,7 @@ describe('WS /ws/userauth: the Textile handshake', () => {
       const bad = await TestSocket.open(`${kg.wsUrl}/ws/userauth`);
       bad.send({ type: 'token', pubkey: 'nonsense' });
       await bad.drain();
-      await new Promise((r) => setTimeout(r, 20));
+      await within(2000, 'both events', async () => issued.length > 0 && refused.length > 0);
       expect(issued).to.have.length(1);
       expect(issued[0]).to.include({ method: 'keypair', sub: identity.public.toString() });
       expect(refused).to.have.length(1);
