@@ -9,7 +9,7 @@ import { ownPostgres, ownRedis, type Engine } from '../test/helpers/engines.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { cpuMs, median, type Worker } from './lib.js';
 import type { Params } from './params.js';
-import { BENCH_PASSWORD, seedUsers, seedUsersInStore, USER_PREFIX } from './seed.js';
+import { BENCH_PASSWORD, seedDataDir, seedUsersInStore, USER_PREFIX } from './seed.js';
 import { BENCH_BASIC, makeDataDir, startKeygate, type KeygateProcess } from './server.js';
 import type { BackendOp, BackendRow, LoginRun, Results } from './types.js';
 
@@ -93,7 +93,7 @@ export async function backendsPhase(w: BackendWorkers, hash: string, p: Params, 
 
     const embeddedDir = makeDataDir();
     dirs.push(embeddedDir);
-    await seedUsers(embeddedDir, p.loginUsers, hash);
+    await seedDataDir(embeddedDir, p.loginUsers, hash);
     const embedded = await startKeygate({ dataDir: embeddedDir, env: LIMITS_ON });
     rows.push(await measureConfig('embedded (SQLite + memory)', [embedded], koaUrl, w, p, log));
     await embedded.stop();

@@ -20,7 +20,7 @@ import { growthPhase, isolationPhase, loginPhase } from './phase-logins.js';
 import { summarizeProfile } from './profile-summary.js';
 import { judge, renderMarkdown, writeReports } from './report.js';
 import { makeDataDir, startKeygate, type KeygateProcess } from './server.js';
-import { makeHash, seedUsers } from './seed.js';
+import { makeHash, seedDataDir } from './seed.js';
 import type { Results } from './types.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -59,7 +59,7 @@ async function checkToken(url: string, jwt: string): Promise<void> {
 async function seededServer(users: number, hash: string, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<KeygateProcess> {
   const dir = makeDataDir();
   dataDirs.push(dir);
-  await seedUsers(dir, users, hash);
+  await seedDataDir(dir, users, hash);
   return startKeygate({ dataDir: dir, env, nodeFlags });
 }
 
