@@ -33,10 +33,20 @@ export interface Params {
   introspectConcurrency: number;
   /** Refresh chains (one login each), one connection each. */
   refreshChains: number;
+  /** The soak (full run and `--only soak`; never the smoke run): handshakes to complete on one server at targetConcurrency, */
+  soakHandshakes: number;
+  /** and the time cap on them (past it the soak stops and reports that the cap was hit). */
+  soakMaxMs: number;
+  /** Handshakes before the first sample (accounts of the generator's keys, JIT, pools). */
+  soakWarmupHandshakes: number;
+  /** One generator call's length; the server is sampled every soakSampleMs throughout. */
+  soakChunkMs: number;
+  soakSampleMs: number;
 }
 
 export const FULL: Params = {
-  deadlineMs: 480_000,
+  // About 6 minutes of phases plus the soak's cap.
+  deadlineMs: 960_000,
   rounds: 3,
   floorOps: 3000,
   concurrencies: [1, 10, 50, 200],
@@ -62,6 +72,11 @@ export const FULL: Params = {
   introspectTokens: 300,
   introspectConcurrency: 50,
   refreshChains: 16,
+  soakHandshakes: 300_000,
+  soakMaxMs: 420_000,
+  soakWarmupHandshakes: 10_000,
+  soakChunkMs: 15_000,
+  soakSampleMs: 3000,
 };
 
 export const SMOKE: Params = {
@@ -91,4 +106,10 @@ export const SMOKE: Params = {
   introspectTokens: 20,
   introspectConcurrency: 5,
   refreshChains: 2,
+  // Only for `--smoke --only soak` (trying the soak code quickly); `npm run bench:smoke` runs no soak.
+  soakHandshakes: 3000,
+  soakMaxMs: 30_000,
+  soakWarmupHandshakes: 500,
+  soakChunkMs: 3000,
+  soakSampleMs: 500,
 };

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR, ROOT } from './lib.js';
 import type { Params } from './params.js';
-import type { Results, Target } from './types.js';
+import type { Results, SoakRest, SoakResult, Target } from './types.js';
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
@@ -27,8 +27,54 @@ export function judge(r: Omit<Results, 'targets'>, p: Params): Target[] {
     { item: '5', what: 'memory returns after they close', value: `RSS idle ${f1(r.memory.idleRssKiB / 1024)} → pending ${f1(r.memory.pendingRssKiB / 1024)} → after ${f1(r.memory.afterRssKiB / 1024)} MiB; after a second burst ${f1(r.memory.secondAfterRssKiB / 1024)} MiB`, target: 'back near idle', met: r.memory.afterRssKiB <= r.memory.idleRssKiB + 0.25 * Math.max(0, r.memory.pendingRssKiB - r.memory.idleRssKiB) },
     { item: '6', what: `login p50, ${g1.users} vs ${g0.users} users`, value: `${f1(g1.p50)} vs ${f1(g0.p50)} ms = ${f2(g1.p50 / g0.p50)}`, target: 'flat (≤ 1.2)', met: g1.p50 / g0.p50 <= 1.2 },
     ...judgeBackends(r),
+    ...judgeSoak(r.soak),
   ];
 }
+
+const mib = (bytes: number) => f1(bytes / 2 ** 20);
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${f1(100 * x)} %`;
+const count = (n: number) => n.toLocaleString('en-US');
+const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+
+/** Issue 12, item 6: RSS and heap flat over the soak (under +10 % from the first third to the last), no handle or listener leak. */
+export function judgeSoak(s: SoakResult | undefined): Target[] {
+  if (!s) return [];
+  const [first, middle, last] = s.thirds;
+  const maxListenerWarnings = s.warnings.MaxListenersExceededWarning ?? 0;
+  return [
+    { item: 'soak', what: `websocket handshakes on one server at c=${s.concurrency}, capped at ${f0(s.maxMs / 1000)} s`, value: `${count(s.handshakes)} in ${f0(s.elapsedMs / 1000)} s, ${f0(s.perSecond)}/s${s.capHit ? ', **time cap hit**' : ''}; ${total(s.errors)} errors`, target: `≥ ${count(s.target)}`, met: s.handshakes >= s.target },
+    { item: 'soak', what: 'server RSS, median of the last third of the samples vs the first', value: `${mib(first?.rssBytes ?? NaN)} → ${mib(last?.rssBytes ?? NaN)} MiB = ${pct(s.rssGrowth)}`, target: '< +10 %', met: s.rssGrowth < 0.1 },
+    { item: 'soak', what: 'server V8 heap used, median of the last third vs the first', value: `${mib(first?.heapUsedBytes ?? NaN)} → ${mib(last?.heapUsedBytes ?? NaN)} MiB = ${pct(s.heapGrowth)}`, target: '< +10 %', met: s.heapGrowth < 0.1 },
+    { item: 'soak', what: 'server active handles at rest, before vs after the soak', value: `${s.before.activeHandles} → ${s.after.activeHandles} (under load, medians by third: ${[first, middle, last].map((t) => f0(t?.activeHandles ?? NaN)).join(' / ')})`, target: 'no more after', met: s.after.activeHandles <= s.before.activeHandles },
+    { item: 'soak', what: 'listeners on process and the emitters made at start-up; MaxListenersExceededWarning on stderr', value: `${s.before.listeners} at rest before, ${s.listenersMin}–${s.listenersMax} under load, ${s.after.listeners} after; ${maxListenerWarnings} warnings`, target: 'no more after, no warning', met: s.after.listeners <= s.before.listeners && maxListenerWarnings === 0 },
+  ];
+}
+
+/** The soak's section of the report. */
+export function renderSoak(s: SoakResult): string[] {
+  const out: string[] = [];
+  out.push(`## S. Soak: ${count(s.handshakes)} handshakes on one server`, '');
+  out.push(`A fresh keygate (embedded, LOG_LEVEL=info, the audit log on) served ${count(s.warmupHandshakes)} warm-up handshakes, then ${count(s.handshakes)} more at concurrency ${s.concurrency} `
+    + `in ${f0(s.elapsedMs / 1000)} s (${f0(s.perSecond)}/s; bounded at ${count(s.target)} handshakes and ${f0(s.maxMs / 1000)} s${s.capHit ? ': **the time cap was hit**' : ''}; the server counted ${count(s.serverHandshakes)}; errors ${JSON.stringify(s.errors)}). `
+    + `Every ${f1(s.sampleEveryMs / 1000)} s the bench scraped the server's own GET /metrics (METRICS_TOKEN; prom-client's process_resident_memory_bytes, nodejs_heap_size_used_bytes, nodejs_active_handles_total, ...) `
+    + 'and asked a probe preloaded into the server for bench runs only (bench/soak-probe.ts, on SIGUSR2) for the listeners on `process` and on every EventEmitter made before the server listened (the Koa app, the HTTP server, the WebSocketServer, the stores, the log stream, ...); '
+    + `the server's stderr is watched for MaxListenersExceededWarning. ${s.samples.length} samples${s.sampleErrors ? ` (${s.sampleErrors} failed)` : ''}. `
+    + 'Nothing forces a collection (the server runs without --expose-gc): growth compares the medians of the first and the last third of the samples, over which the collector\'s sawtooth evens out. "At rest" is read with no load and the generator\'s sockets closed.', '');
+  out.push('| | samples | server handshake count at the end | RSS MiB | heap used MiB | heap total MiB | external MiB | active handles | open sockets | listeners |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const rest = (name: string, r: SoakRest) => `| ${name} | 1 | ${count(r.handshakes)} | ${mib(r.rssBytes)} | ${mib(r.heapUsedBytes)} | ${mib(r.heapTotalBytes)} | ${mib(r.externalBytes)} | ${r.activeHandles} | ${r.openSockets} | ${r.listeners} |`;
+  out.push(rest('at rest before', s.before));
+  s.thirds.forEach((t, i) => out.push(`| ${['first', 'middle', 'last'][i]} third (medians) | ${t.samples} | ${count(t.handshakesAtEnd)} | ${mib(t.rssBytes)} | ${mib(t.heapUsedBytes)} | ${mib(t.heapTotalBytes)} | ${mib(t.externalBytes)} | ${f0(t.activeHandles)} | ${f0(t.openSockets)} | ${f0(t.listeners)} |`));
+  out.push(rest('at rest after', s.after), '');
+  out.push(`RSS ${pct(s.rssGrowth)}, heap used ${pct(s.heapGrowth)} from the first third to the last. `
+    + `Handles at rest by type, before ${JSON.stringify(s.before.handlesByType)}, after ${JSON.stringify(s.after.handlesByType)}. `
+    + `Listeners at rest by emitter type, before ${JSON.stringify(listenerTotals(s.before))}, after ${JSON.stringify(listenerTotals(s.after))}. `
+    + `Process warnings on the server's stderr: ${Object.keys(s.warnings).length ? JSON.stringify(s.warnings) : 'none'}.`, '');
+  const [c0, cn] = [s.chunks[0], s.chunks[s.chunks.length - 1]];
+  if (c0 && cn) out.push(`Handshakes/s and p50 / p99 latency, first generator call of ${s.chunks.length} against the last: ${f0(c0.perSecond)}/s, ${f1(c0.p50)} / ${f1(c0.p99)} ms; ${f0(cn.perSecond)}/s, ${f1(cn.p50)} / ${f1(cn.p99)} ms.`, '');
+  return out;
+}
+
+const listenerTotals = (r: SoakRest) => Object.fromEntries(Object.entries(r.listenersByType).map(([type, v]) => [type, v.listeners]));
 
 /** Issue 9, item 8: two instances on PostgreSQL + Redis against the embedded default, and introspection against a bare Koa route. */
 function judgeBackends(r: Omit<Results, 'targets'>): Target[] {
@@ -45,6 +91,13 @@ function judgeBackends(r: Omit<Results, 'targets'>): Target[] {
   return out;
 }
 
+export function renderTargets(targets: Target[]): string[] {
+  const out = ['## Targets', '', '| item | what | measured | target | verdict |', '| --- | --- | --- | --- | --- |'];
+  for (const t of targets) out.push(`| ${t.item} | ${t.what} | ${t.value} | ${t.target} | ${mark(t.met)} |`);
+  out.push('');
+  return out;
+}
+
 export function renderMarkdown(r: Results, withFindings: boolean): string {
   const m = r.meta;
   const out: string[] = [];
@@ -56,9 +109,7 @@ export function renderMarkdown(r: Results, withFindings: boolean): string {
   for (const n of m.notes) out.push(`- ${n}`);
   if (m.notes.length) out.push('');
 
-  out.push('## Targets', '', '| item | what | measured | target | verdict |', '| --- | --- | --- | --- | --- |');
-  for (const t of r.targets) out.push(`| ${t.item} | ${t.what} | ${t.value} | ${t.target} | ${mark(t.met)} |`);
-  out.push('');
+  out.push(...renderTargets(r.targets));
 
   out.push('## 1. Websocket handshakes vs a bare ws server', '');
   out.push(`Full Textile protocol over loopback, a fresh connection per handshake, real Ed25519 signatures made by the generator with node:crypto (1,000 distinct identities round-robin). `
@@ -114,6 +165,8 @@ export function renderMarkdown(r: Results, withFindings: boolean): string {
   const op = (o: { perSecond: number; p50: number; p99: number; cpuUs: number }) => `${f0(o.perSecond)} (${f1(o.p50)} / ${f1(o.p99)}, ${f0(o.cpuUs)})`;
   for (const b of r.backends) out.push(`| ${b.name} | ${op(b.handshakes)} | ${op(b.logins)} | ${op(b.refreshes)} | ${op(b.introspections)} | ${f0(b.baseline.perSecond)} | ${f2(b.introspectionRatio)} |`);
   out.push('', 'For reference, Ory Hydra publishes 5,109 introspections/s on 2 CPUs (its own hardware and generator).', '');
+
+  if (r.soak) out.push(...renderSoak(r.soak));
 
   if (r.profile) {
     out.push('## CPU profile of the server (this run, --profile)', '', `\`${r.profile.file}\`, self time:`, '', '| % | ms | function | where |', '| --- | --- | --- | --- |');

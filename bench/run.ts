@@ -2,12 +2,14 @@
  * `npm run bench` (or `npm run bench:smoke`): starts keygate and a bare-ws baseline as their
  * own processes on loopback, drives them from separate generator processes, and reports.
  *
- *   --smoke    tiny counts (CI keeps the script from rotting); writes JSON only
- *   --profile  run the main keygate under node --cpu-prof and summarise where its time goes
+ *   --smoke      tiny counts (CI keeps the script from rotting); writes JSON only; no soak
+ *   --profile    run the main keygate under node --cpu-prof and summarise where its time goes
+ *   --only soak  only the soak (bench/soak.ts); writes bench/results/soak-<date>.json, prints its
+ *                section, and leaves latest.json and docs/BENCHMARKS.md alone
  *
  * Everything is bounded in count and time, and a global deadline kills every child.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
@@ -18,13 +20,20 @@ import { backendsPhase } from './phase-backends.js';
 import { handshakePhase } from './phase-handshakes.js';
 import { growthPhase, isolationPhase, loginPhase } from './phase-logins.js';
 import { summarizeProfile } from './profile-summary.js';
-import { judge, renderMarkdown, writeReports } from './report.js';
+import { judge, judgeSoak, renderMarkdown, renderSoak, renderTargets, writeReports } from './report.js';
 import { makeDataDir, startKeygate, type KeygateProcess } from './server.js';
 import { makeHash, seedDataDir } from './seed.js';
+import { soakPhase } from './soak.js';
 import type { Results } from './types.js';
 
 const smoke = process.argv.includes('--smoke');
 const profile = process.argv.includes('--profile');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt < 0 ? undefined : process.argv[onlyAt + 1];
+if (only !== undefined && only !== 'soak') {
+  console.error(`bench: --only takes "soak", not ${only ?? 'nothing'}`);
+  process.exit(64);
+}
 const p = smoke ? SMOKE : FULL;
 const t0 = Date.now();
 const log = (s: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}`);
@@ -63,7 +72,45 @@ async function seededServer(users: number, hash: string, env: Record<string, str
   return startKeygate({ dataDir: dir, env, nodeFlags });
 }
 
+function meta(loadavgStart: number[], notes: string[]): Results['meta'] {
+  const flags = [...(profile ? ['--profile'] : []), ...(only ? ['--only', only] : [])];
+  return {
+    date: new Date().toISOString(),
+    command: `npm run ${smoke ? 'bench:smoke' : 'bench'}${flags.length ? ` -- ${flags.join(' ')}` : ''}`,
+    smoke,
+    machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, memTotalMiB: Math.round(totalmem() / 2 ** 20) },
+    loadavgStart,
+    loadavgEnd: loadavg(),
+    wallSeconds: (Date.now() - t0) / 1000,
+    params: p,
+    notes: [
+      'keygate runs as `node dist/main.js` with LOG_LEVEL=info (its log to a file) and the audit log on, RATE_LIMITS=off; every generator, the baseline and the raw-rate measurements are separate processes.',
+      ...(profile ? ['The main keygate ran under --cpu-prof in this run, which slows it: judge the handshake figures from a run without --profile.'] : []),
+      ...notes,
+    ],
+  };
+}
+
+/** `--only soak`: the soak alone, reported on its own. */
+async function soakOnly(): Promise<void> {
+  const loadavgStart = loadavg();
+  log(`keygate benchmark, the soak only (${smoke ? 'smoke' : 'full'} counts); load average ${loadavgStart.map((n) => n.toFixed(2)).join(' ')}`);
+  const ws = new Worker('ws-load.ts');
+  await ws.call('prepare');
+  log('S. soak');
+  const soak = await soakPhase(ws, p, log);
+  ws.stop();
+  const result = { meta: meta(loadavgStart, []), soak, targets: judgeSoak(soak) };
+  console.log(['', ...renderTargets(result.targets), ...renderSoak(soak)].join('\n'));
+  const dir = join(BENCH_DIR, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${smoke ? 'smoke-' : ''}soak-${result.meta.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  log(`wrote ${file}`);
+}
+
 async function main(): Promise<void> {
+  if (only === 'soak') return soakOnly();
   const loadavgStart = loadavg();
   const notes: string[] = [];
   log(`keygate benchmark (${smoke ? 'smoke' : 'full'}${profile ? ', profiling' : ''}); load average ${loadavgStart.map((n) => n.toFixed(2)).join(' ')}`);
@@ -135,22 +182,14 @@ async function main(): Promise<void> {
   http.stop();
   koa.stop();
 
+  let soak: Results['soak'];
+  if (!smoke) {
+    log(`S. soak: ${p.soakHandshakes} handshakes on one server, at most ${p.soakMaxMs / 1000} s`);
+    soak = await soakPhase(ws, p, log);
+  }
+
   const partial: Omit<Results, 'targets'> = {
-    meta: {
-      date: new Date().toISOString(),
-      command: `npm run ${smoke ? 'bench:smoke' : 'bench'}${profile ? ' -- --profile' : ''}`,
-      smoke,
-      machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, memTotalMiB: Math.round(totalmem() / 2 ** 20) },
-      loadavgStart,
-      loadavgEnd: loadavg(),
-      wallSeconds: (Date.now() - t0) / 1000,
-      params: p,
-      notes: [
-        'keygate runs as `node dist/main.js` with LOG_LEVEL=info (its log to a file) and the audit log on, RATE_LIMITS=off; every generator, the baseline and the raw-rate measurements are separate processes.',
-        ...(profile ? ['The main keygate ran under --cpu-prof in this run, which slows it: judge the handshake figures from a run without --profile.'] : []),
-        ...notes,
-      ],
-    },
+    meta: meta(loadavgStart, notes),
     floor,
     messageSizes: { keygate: keygateSizes, baseline: baselineSizes },
     handshakes,
@@ -160,6 +199,7 @@ async function main(): Promise<void> {
     memory,
     backends,
     ...(profileSummary ? { profile: profileSummary } : {}),
+    ...(soak ? { soak } : {}),
   };
   const results: Results = { ...partial, targets: judge(partial, p) };
   console.log('\n' + renderMarkdown(results, false));

@@ -6,13 +6,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT, sleep, track } from './lib.js';
+import { freePort, ROOT, sleep, track, withTimeout } from './lib.js';
 
 /** A fixed, bench-only API pair (never used anywhere else). */
 export const BENCH_API = {
   USER_API_KEY: 'bkduiufahqofinobxnq33wiemtu',
   USER_API_SECRET: 'bpoccmovlduubyrzewhc3njmsf55zssqmuximulbm5absz33j5xba',
 };
+/** Bench-only debug lines on the server's stderr (bench/soak-probe.ts writes them) begin with this. */
+export const PROBE_PREFIX = 'keygate-bench-probe ';
+/** How Node prints a process warning on stderr: `(node:1234) MaxListenersExceededWarning: ...`. */
+const WARNING_LINE = /^\(node:\d+\) (\w+): /;
+
 /** HTTP Basic with the bench's API pair (introspection). */
 export const BENCH_BASIC = `Basic ${Buffer.from(`${BENCH_API.USER_API_KEY}:${BENCH_API.USER_API_SECRET}`).toString('base64')}`;
 
@@ -22,6 +27,10 @@ export interface KeygateProcess {
   url: string;
   wsUrl: string;
   dataDir: string;
+  /** Process warnings the server printed on stderr so far, by name (MaxListenersExceededWarning, ...). */
+  warnings: Record<string, number>;
+  /** The next bench probe line the server writes on stderr (its JSON, without PROBE_PREFIX). */
+  nextProbeLine(timeoutMs: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -60,10 +69,23 @@ export async function startKeygate(options: StartOptions = {}): Promise<KeygateP
     // The log goes straight to a file (the kernel writes it; no generator CPU spent reading it).
     stdio: ['ignore', openSync(join(dataDir, 'keygate.log'), 'a'), 'pipe'],
   }));
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stderr!.on('data', keep);
+  const warnings: Record<string, number> = {};
+  const probeWaiters: ((line: string) => void)[] = [];
+  let partial = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith(PROBE_PREFIX)) {
+        for (const waiter of probeWaiters.splice(0)) waiter(line.slice(PROBE_PREFIX.length));
+        continue;
+      }
+      const warning = WARNING_LINE.exec(line);
+      if (warning) warnings[warning[1]!] = (warnings[warning[1]!] ?? 0) + 1;
+      output = (output + line + '\n').slice(-4000);
+    }
+  });
   const logTail = () => {
     try {
       return readFileSync(join(dataDir, 'keygate.log'), 'utf8').slice(-4000);
@@ -99,6 +121,10 @@ export async function startKeygate(options: StartOptions = {}): Promise<KeygateP
     url,
     wsUrl: `ws://127.0.0.1:${port}/ws/userauth`,
     dataDir,
+    warnings,
+    nextProbeLine(timeoutMs) {
+      return withTimeout(new Promise<string>((resolve) => probeWaiters.push(resolve)), timeoutMs, 'keygate probe line');
+    },
     async stop() {
       if (!exited) {
         const gone = new Promise<void>((r) => child.once('exit', () => r()));

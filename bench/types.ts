@@ -1,5 +1,6 @@
 /** Shapes of what the workers answer and of the result file. */
 import type { LatencySummary } from './lib.js';
+import type { ProbeLine } from './soak-probe.js';
 
 export interface HandshakeRun {
   ok: number;
@@ -63,6 +64,80 @@ export interface BackendRow {
   introspectionRatio: number;
 }
 
+/** One reading of the soak's server: its own /metrics and the listener probe. */
+export interface SoakSample {
+  /** Since the soak began (after the warm-up), ms. */
+  tMs: number;
+  /** Handshakes the server has ended with a token since it started (keygate_handshake_duration_seconds_count). */
+  handshakes: number;
+  /** process_resident_memory_bytes */
+  rssBytes: number;
+  /** nodejs_heap_size_used_bytes, nodejs_heap_size_total_bytes, nodejs_external_memory_bytes */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  /** nodejs_active_handles_total, nodejs_active_resources_total */
+  activeHandles: number;
+  activeResources: number;
+  /** keygate_open_sockets, keygate_pending_handshakes */
+  openSockets: number;
+  pendingHandshakes: number;
+  /** Listeners on process and on the EventEmitters made before the server listened (bench/soak-probe.ts), and how many of those emitters are alive. */
+  listeners: number;
+  emitters: number;
+}
+
+/** The server at rest (no load, its sockets closed), before or after the soak. */
+export interface SoakRest extends SoakSample {
+  /** nodejs_active_handles by type. */
+  handlesByType: Record<string, number>;
+  listenersByType: ProbeLine['byType'];
+}
+
+/** Medians over one third of the samples. */
+export interface SoakThird {
+  samples: number;
+  /** The server's handshake counter at the third's last sample. */
+  handshakesAtEnd: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  activeHandles: number;
+  openSockets: number;
+  listeners: number;
+}
+
+export interface SoakResult {
+  /** Bounds: the handshakes aimed for, and the time cap. */
+  target: number;
+  maxMs: number;
+  capHit: boolean;
+  concurrency: number;
+  warmupHandshakes: number;
+  /** Completed (token received) during the soak, as the generator counts them and as the server does. */
+  handshakes: number;
+  serverHandshakes: number;
+  errors: Record<string, number>;
+  elapsedMs: number;
+  perSecond: number;
+  /** One per generator call, in order. */
+  chunks: { ok: number; perSecond: number; p50: number; p99: number }[];
+  sampleEveryMs: number;
+  sampleErrors: number;
+  samples: SoakSample[];
+  thirds: SoakThird[];
+  /** Median of the last third over the first, minus 1. */
+  rssGrowth: number;
+  heapGrowth: number;
+  listenersMin: number;
+  listenersMax: number;
+  before: SoakRest;
+  after: SoakRest;
+  /** Process warnings (MaxListenersExceededWarning, ...) the server printed on stderr, by name. */
+  warnings: Record<string, number>;
+}
+
 export interface Target {
   item: string;
   what: string;
@@ -111,5 +186,7 @@ export interface Results {
   };
   backends: BackendRow[];
   profile?: { file: string; top: { fn: string; where: string; selfMs: number; pct: number }[] };
+  /** Full runs only (not the smoke run). */
+  soak?: SoakResult;
   targets: Target[];
 }
