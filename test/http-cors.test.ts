@@ -16,7 +16,7 @@ describe('CORS and security headers', () => {
     });
     expect(res.status).to.equal(204);
     expect(res.headers.get('access-control-allow-origin')).to.equal('https://app.example.com');
-    expect(res.headers.get('access-control-allow-methods')).to.equal('GET, POST, OPTIONS');
+    expect(res.headers.get('access-control-allow-methods')).to.equal('GET, POST, PATCH, DELETE, OPTIONS');
     expect(res.headers.get('access-control-allow-headers')).to.equal('Authorization, Content-Type');
     expect(res.headers.get('vary')).to.match(/Origin/);
   });

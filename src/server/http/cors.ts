@@ -9,7 +9,7 @@ import type { Next, ParameterizedContext } from 'koa';
 import { AuthError } from '../../errors.js';
 
 const ALLOWED_HEADERS = 'Authorization, Content-Type';
-const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE, OPTIONS';
 const PREFLIGHT_MAX_AGE_S = '600';
 /** Limit: how much of a refused Origin header is repeated back (and into the log). */
 export const ORIGIN_ECHO_MAX = 200;
