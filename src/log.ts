@@ -1,14 +1,23 @@
-/** The structured logger (pino). Secrets are redacted by path; callers never log them. */
+/**
+ * The structured logger (pino). Callers never log secrets; as a second line of defence the
+ * fields that carry them are redacted wherever keygate's lines can hold them: at the top level
+ * and inside the objects keygate logs (an error, a request, a body, headers).
+ *
+ * The paths are exact, not wildcards: pino's redaction of `*.x` walks every field of every
+ * line and costs about six times the line itself (30 µs against 4.5 µs, bench of 2026-11-22),
+ * while exact paths cost next to nothing.
+ */
 import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-/** Paths redacted from every log line, wherever they appear. */
-export const REDACT_PATHS = [
-  'password', '*.password', 'secret', '*.secret', 'token', '*.token', 'refreshToken', '*.refreshToken',
-  'userAuth', '*.userAuth', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
-  'headers.cookie', '*.headers.cookie', 'privatePem', '*.privatePem',
-];
+/** Field names that hold secrets. */
+export const SECRET_FIELDS = ['password', 'secret', 'token', 'refreshToken', 'userAuth', 'authorization', 'cookie', 'privatePem', 'privateKey', 'apiSecret'] as const;
+/** The objects a log line may nest them in. */
+export const SECRET_CONTAINERS = ['', 'err.', 'error.', 'req.', 'request.', 'body.', 'headers.', 'req.headers.', 'request.headers.', 'config.', 'err.config.'] as const;
+
+/** Paths redacted from every log line. */
+export const REDACT_PATHS = SECRET_CONTAINERS.flatMap((c) => SECRET_FIELDS.map((f) => `${c}${f}`));
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
