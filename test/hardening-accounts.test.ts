@@ -2,10 +2,10 @@
  * Accounts and identities under attack (issue 8, items 3, 5, 6, 9, 15).
  */
 import { expect } from 'chai';
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
-import { formatPublicKey, parsePublicKey } from '../src/core/identity.js';
+import { formatPublicKey, parsePublicKey, PUBLIC_KEY_CACHE_MAX, publicKeyCacheSize } from '../src/core/identity.js';
 import { AuthError } from '../src/errors.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate, TEST_SECRETS } from './helpers/keygate.js';
 import { runCli } from './helpers/cli.js';
@@ -191,6 +191,21 @@ describe('hardening: accounts and identities', () => {
       const { messages, close } = await socket.drain();
       expect(messages).to.deep.equal([{ type: 'error', value: 'pubkey is a point of small order, which proves nothing; use a real key.' }]);
       expect(close.code).to.equal(4400);
+    });
+
+    it('remembers at most PUBLIC_KEY_CACHE_MAX parsed keys, never a refused one, and a remembered key is the same key', () => {
+      const key = PrivateKey.fromRandom().public.toString();
+      const first = parsePublicKey(key);
+      expect(parsePublicKey(key), 'a returning key is not parsed again').to.equal(first);
+      const refused = formatPublicKey(new Uint8Array(32)); // the identity point: small order
+      const size = publicKeyCacheSize();
+      for (let i = 0; i < 2; i++) expect(() => parsePublicKey(refused), 'refused every time').to.throw(AuthError);
+      expect(publicKeyCacheSize(), 'a refused key is not remembered').to.equal(size);
+      const freshKey = () => formatPublicKey(Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url'));
+      for (let i = 0; i < PUBLIC_KEY_CACHE_MAX + 50; i++) parsePublicKey(freshKey());
+      expect(publicKeyCacheSize()).to.equal(PUBLIC_KEY_CACHE_MAX);
+      expect(parsePublicKey(key), 'the oldest was forgotten, and parses again').to.not.equal(first);
+      expect(parsePublicKey(key).id).to.equal(key);
     });
 
     it('keeps signatures of real keys verifying (no false positives from the check)', async () => {

@@ -29,8 +29,34 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
 }
 
+/**
+ * Limit: parsed public keys remembered (least recently used forgotten first), so that a
+ * returning key skips the decode, the point check and the key import (about 30 µs of a
+ * handshake). Only keys that parsed are remembered; a public key is no secret.
+ */
+export const PUBLIC_KEY_CACHE_MAX = 4096;
+const parsedKeys = new Map<string, PublicIdentity>();
+
+/** How many parsed keys are remembered now (for tests). */
+export const publicKeyCacheSize = () => parsedKeys.size;
+
 /** Parses a Textile public key string; throws `invalid_pubkey` with a precise message. */
 export function parsePublicKey(input: unknown): PublicIdentity {
+  if (typeof input === 'string') {
+    const known = parsedKeys.get(input);
+    if (known) {
+      parsedKeys.delete(input);
+      parsedKeys.set(input, known);
+      return known;
+    }
+  }
+  const identity = parseUncached(input);
+  if (parsedKeys.size >= PUBLIC_KEY_CACHE_MAX) parsedKeys.delete(parsedKeys.keys().next().value!);
+  parsedKeys.set(identity.id, identity);
+  return identity;
+}
+
+function parseUncached(input: unknown): PublicIdentity {
   if (typeof input !== 'string' || input.length === 0) {
     throw new AuthError('invalid_pubkey', 'pubkey is missing: send {"type":"token","pubkey":"<public key string>"}.');
   }
