@@ -45,8 +45,8 @@ export interface Params {
 }
 
 export const FULL: Params = {
-  // About 6 minutes of phases plus the soak's cap.
-  deadlineMs: 960_000,
+  // About 6 minutes of phases, plus the soak's cap, plus a minute.
+  deadlineMs: 1_140_000,
   rounds: 3,
   floorOps: 3000,
   concurrencies: [1, 10, 50, 200],
@@ -73,7 +73,7 @@ export const FULL: Params = {
   introspectConcurrency: 50,
   refreshChains: 16,
   soakHandshakes: 300_000,
-  soakMaxMs: 420_000,
+  soakMaxMs: 600_000,
   soakWarmupHandshakes: 10_000,
   soakChunkMs: 15_000,
   soakSampleMs: 3000,
