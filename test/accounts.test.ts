@@ -8,7 +8,9 @@ import { PrivateKey } from '@textile/hub';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { KeygateAdmin, KeygateError } from '../src/client/admin.js';
 import { login as keypairLogin, LoginError } from '../src/client/index.js';
+import { LAST_LOGIN_PRECISION_MS, LOGIN_STAMP_FLUSH_MS } from '../src/core/accounts.js';
 import { freshDatabase, postgres, requireEngine } from './helpers/engines.js';
+import { within } from './helpers/poll.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { bufferJson, TestSocket } from './helpers/ws.js';
@@ -116,6 +118,26 @@ for (const backend of BACKENDS) {
         expect(replies.filter((r) => r.status === 201)).to.have.length(1);
         expect(replies.filter((r) => r.status === 409 && r.body.id === 'racer-1')).to.have.length(19);
         expect((await api.get('/api/accounts?query=racer-', { headers: API })).body.total).to.equal(1);
+      });
+
+      it('stamps lastLoginAt without a commit per login: read at once here, in the store within LOGIN_STAMP_FLUSH_MS, never moved within LAST_LOGIN_PRECISION_MS', async () => {
+        const identity = PrivateKey.fromRandom();
+        const pubkey = identity.public.toString();
+        await keypairLogin(identity, kg.wsUrl); // makes the account
+        await kg.core.accounts.flushLogins();
+        clock.advance(LAST_LOGIN_PRECISION_MS);
+        await keypairLogin(identity, kg.wsUrl); // a returning key: only a stamp, written later
+        const first = clock.ms;
+        expect((await api.get(`/api/accounts/${pubkey}`, { headers: API })).body.lastLoginAt, 'this instance reads its own stamp').to.equal(new Date(first).toISOString());
+        await within(LOGIN_STAMP_FLUSH_MS * 3, 'the stamp reaches the store', async () => (await kg.core.store.getAccount(pubkey))?.lastLoginAt === first);
+        clock.advance(LAST_LOGIN_PRECISION_MS - 1000);
+        await keypairLogin(identity, kg.wsUrl);
+        await kg.core.accounts.flushLogins();
+        expect((await kg.core.store.getAccount(pubkey))!.lastLoginAt, 'not moved within the precision').to.equal(first);
+        clock.advance(1000);
+        await keypairLogin(identity, kg.wsUrl);
+        await kg.core.accounts.flushLogins();
+        expect((await kg.core.store.getAccount(pubkey))!.lastLoginAt).to.equal(clock.ms);
       });
 
       it('shows an account by id, username or public key, and changes its roles and disabled flag', async () => {

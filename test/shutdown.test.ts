@@ -63,6 +63,9 @@ describe('graceful shutdown on SIGTERM', function () {
       const events = await store.queryAudit({ limit: 1000 });
       expect(events.filter((e) => e.type === 'login.succeeded' && e.door === 'websocket')).to.have.length(50);
       expect(events.filter((e) => e.type === 'login.refused' && e.code === 'shutting_down')).to.have.length(2);
+      // So were the last-login stamps of those 50 logins.
+      const stamped = await Promise.all(identities.map(async (i) => (await store.getAccount(i.public.toString()))?.lastLoginAt));
+      expect(stamped.filter((at) => typeof at === 'number')).to.have.length(50);
     } finally {
       await store.close();
     }

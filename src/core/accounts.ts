@@ -26,6 +26,10 @@ export const ACCOUNT_QUERY_MAX = 256;
 export const ACCOUNT_KEYS_MAX = 32;
 /** A login moves lastLoginAt only when it is older than this: no write per handshake. */
 export const LAST_LOGIN_PRECISION_MS = 60_000;
+/** How often the last-login stamps of recent logins are written, all in one commit. */
+export const LOGIN_STAMP_FLUSH_MS = 1000;
+/** Limit: stamps waiting to be written; at this many they are written at once. */
+export const LOGIN_STAMP_BATCH_MAX = 1000;
 /** Bytes of CSPRNG output in a key-linking challenge, after its purpose. */
 const LINK_CHALLENGE_BYTES = 32;
 /** What a key-linking challenge begins with. */
@@ -90,9 +94,15 @@ export interface AccountServiceOptions {
 
 export class AccountService {
   private readonly now: () => number;
+  /** Last-login stamps not yet written: account id -> time. */
+  private stamps = new Map<string, number>();
+  private writingStamps: Promise<void> | undefined;
+  private readonly stampTimer: NodeJS.Timeout;
 
   constructor(private readonly options: AccountServiceOptions) {
     this.now = options.now ?? (() => Date.now());
+    this.stampTimer = setInterval(() => void this.flushLogins().catch(() => undefined), LOGIN_STAMP_FLUSH_MS);
+    this.stampTimer.unref();
   }
 
   /**
@@ -156,17 +166,19 @@ export class AccountService {
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 256 || hasControlCharacter(ref)) return undefined;
     const { store } = this.options;
     const byId = ACCOUNT_ID.test(ref) ? await store.getAccount(ref) : undefined;
-    if (byId) return byId;
+    if (byId) return this.withStamp(byId);
     if (ref.startsWith('b')) {
       const byKey = await store.getAccountByKey(ref);
-      if (byKey) return byKey;
+      if (byKey) return this.withStamp(byKey);
     }
     if (!usernames) return undefined;
+    let byName: AccountRecord | undefined;
     try {
-      return await store.getAccountByUsername(validateUsername(ref));
+      byName = await store.getAccountByUsername(validateUsername(ref));
     } catch {
       return undefined;
     }
+    return byName && this.withStamp(byName);
   }
 
   /** Like {@link find}, but not_found when there is none. */
@@ -216,7 +228,7 @@ export class AccountService {
     const prefix = query.query as string | undefined;
     const { store } = this.options;
     const [accounts, total] = await Promise.all([store.listAccounts({ offset, limit, prefix }), store.countAccounts({ prefix })]);
-    return { accounts, total, offset, limit };
+    return { accounts: accounts.map((a) => this.withStamp(a)), total, offset, limit };
   }
 
   /**
@@ -234,7 +246,7 @@ export class AccountService {
     }
     const account = await this.options.store.getAccount(claims.sub);
     if (!account) throw new AuthError('not_found', 'This token\'s login has no account (it is from before accounts); log in again.');
-    return account;
+    return this.withStamp(account);
   }
 
   /** The account a key is linked to, if any (a keypair login looks before it sends a challenge). */
@@ -296,9 +308,37 @@ export class AccountService {
   async recordLogin(account: AccountRecord): Promise<void> {
     const now = this.now();
     if (account.lastLoginAt !== null && now - account.lastLoginAt < LAST_LOGIN_PRECISION_MS) return;
-    await this.options.store.updateAccount(account.id, { lastLoginAt: now });
-    // The record may be the one remembered for its key: keep it current, so the next login writes nothing.
+    // Not a commit per login: the stamps of every login of the last LOGIN_STAMP_FLUSH_MS are
+    // written together (this instance reads its own stamps at once; others within that time).
+    this.stamps.set(account.id, now);
+    // The record may be the one remembered for its key: keep it current, so the next login stamps nothing.
     account.lastLoginAt = now;
+    if (this.stamps.size >= LOGIN_STAMP_BATCH_MAX) await this.flushLogins();
+  }
+
+  /** Writes the last-login stamps recorded so far (a failed batch is kept for the next try, unless a newer stamp replaced it). */
+  async flushLogins(): Promise<void> {
+    while (this.writingStamps) await this.writingStamps;
+    if (this.stamps.size === 0) return;
+    const batch = this.stamps;
+    this.stamps = new Map();
+    this.writingStamps = this.options.store.recordLogins([...batch].map(([id, at]) => ({ id, at }))).catch((err: unknown) => {
+      for (const [id, at] of batch) if (!this.stamps.has(id)) this.stamps.set(id, at);
+      throw err;
+    }).finally(() => (this.writingStamps = undefined));
+    await this.writingStamps;
+  }
+
+  /** Stops the timer and writes the stamps left. */
+  async close(): Promise<void> {
+    clearInterval(this.stampTimer);
+    await this.flushLogins();
+  }
+
+  /** The record with this instance's stamp not yet written, if it has a later one. */
+  private withStamp(account: AccountRecord): AccountRecord {
+    const stamp = this.stamps.get(account.id);
+    return stamp === undefined || (account.lastLoginAt ?? 0) >= stamp ? account : { ...account, lastLoginAt: stamp };
   }
 
   /**

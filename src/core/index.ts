@@ -197,8 +197,9 @@ export class Core {
   }
 
   async close(): Promise<void> {
-    // What is queued for the audit log is written before the stores close.
+    // What is queued for the audit log, and the last-login stamps, are written before the stores close.
     await this.audit.close().catch((err: unknown) => this.options.onBackgroundError?.(err));
+    await this.accounts.close().catch((err: unknown) => this.options.onBackgroundError?.(err));
     this.events.clearListeners();
     await this.unsubscribe?.().catch(() => undefined);
     await Promise.all([this.store.close(), this.state.close()]);

@@ -208,6 +208,16 @@ export class PostgresStore implements RecordStore {
     )) > 0;
   }
 
+  async recordLogins(stamps: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
+    if (stamps.length === 0) return;
+    // One statement for the whole batch.
+    await this.count(
+      `UPDATE accounts a SET last_login_at = GREATEST(coalesce(a.last_login_at, 0), s.at)
+         FROM unnest($1::text[], $2::bigint[]) AS s(id, at) WHERE a.id = s.id`,
+      [stamps.map((s) => s.id), stamps.map((s) => s.at)],
+    );
+  }
+
   async deleteAccount(id: string): Promise<boolean> {
     // Its key links go with it (ON DELETE CASCADE), in the same statement.
     return (await this.count('DELETE FROM accounts WHERE id = $1', [id])) > 0;

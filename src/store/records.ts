@@ -227,6 +227,12 @@ export interface RecordStore {
   getAccountByKey(pubkey: string): Promise<AccountRecord | undefined>;
   /** Changes some fields of an account in one statement. Returns false when no such account exists. */
   updateAccount(id: string, patch: AccountPatch): Promise<boolean>;
+  /**
+   * Stamps the last login of many accounts in one commit: each `lastLoginAt` moves to `at`
+   * unless it is later already. The ids are distinct; those of accounts that no longer exist are
+   * ignored.
+   */
+  recordLogins(stamps: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
   /** Deletes an account and its key links in one commit. Returns whether it existed. */
   deleteAccount(id: string): Promise<boolean>;
   /**

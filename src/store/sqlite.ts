@@ -273,6 +273,12 @@ export class SqliteStore implements RecordStore {
     ) > 0;
   }
 
+  async recordLogins(stamps: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
+    this.db.transaction(() => {
+      for (const { id, at } of stamps) this.changes('UPDATE accounts SET last_login_at = max(coalesce(last_login_at, 0), ?) WHERE id = ?', at, id);
+    })();
+  }
+
   async deleteAccount(id: string): Promise<boolean> {
     return this.db.transaction(() => {
       this.changes('DELETE FROM account_keys WHERE account_id = ?', id);

@@ -167,6 +167,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await store.updateAccount('nope', { disabled: true })).to.equal(false);
       });
 
+      it('stamps the last login of many accounts at once, never moving a stamp back', async () => {
+        await store.createAccount(user('u1', 'alice'));
+        await store.createAccount(user('u2', 'bob', { lastLoginAt: 9000 }));
+        await store.createAccount(keyAccount('bpub1'));
+        await store.recordLogins([{ id: 'u1', at: 5000 }, { id: 'u2', at: 8000 }, { id: 'bpub1', at: 6000 }, { id: 'gone', at: 1 }]);
+        expect((await store.getAccount('u1'))!.lastLoginAt).to.equal(5000);
+        expect((await store.getAccount('u2'))!.lastLoginAt, 'a later stamp stays').to.equal(9000);
+        expect((await store.getAccount('bpub1'))!.lastLoginAt).to.equal(6000);
+        expect(await store.getAccount('gone')).to.equal(undefined);
+        await store.recordLogins([]);
+        const many = Array.from({ length: 300 }, (_, i) => user(`m${i}`, `many${i}`));
+        for (const a of many) await store.createAccount(a);
+        await store.recordLogins(many.map((a, i) => ({ id: a.id, at: 10_000 + i })));
+        expect((await store.getAccount('m299'))!.lastLoginAt).to.equal(10_299);
+        expect((await store.getAccount('u1'))!.lastLoginAt, 'other accounts untouched').to.equal(5000);
+      });
+
       it('links a key to one account at most, unlinks it, and links it again', async () => {
         await store.createAccount(user('u1', 'alice'));
         await store.createAccount(keyAccount('bpub1'));
