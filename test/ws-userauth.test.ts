@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { Client, createAPISig, PrivateKey } from '@textile/hub';
 import { loginWithChallenge } from '../src/client/index.js';
-import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { within } from './helpers/poll.js';
 import { bufferJson, TestSocket } from './helpers/ws.js';
 
@@ -57,6 +57,23 @@ describe('WS /ws/userauth: the Textile handshake', () => {
     const expected = await createAPISig(TEST_API_SECRET, new Date(auth.msg));
     expect(auth.sig).to.equal(expected.sig);
     expect(auth.msg).to.equal(expected.msg);
+  });
+
+  it('makes the API signature once per expiry second: tokens of one second share it, the next second gets its own, each as @textile/security makes it', async () => {
+    const clock = new TestClock();
+    const timed = await startTestKeygate({ TOKEN_TTL: '600', RATE_LIMITS: 'off' }, undefined, { now: clock.now });
+    try {
+      clock.ms = Math.floor(clock.ms / 1000) * 1000 + 100;
+      const [a, b] = [(await handshake(timed)).token.value, (await handshake(timed)).token.value];
+      clock.advance(1000);
+      const c = (await handshake(timed)).token.value;
+      expect([a.msg, a.sig]).to.deep.equal([b.msg, b.sig]);
+      expect(Date.parse(c.msg) - Date.parse(a.msg)).to.equal(1000);
+      for (const auth of [a, c]) expect(auth.sig).to.equal((await createAPISig(TEST_API_SECRET, new Date(auth.msg))).sig);
+      expect(c.sig).to.not.equal(a.sig);
+    } finally {
+      await timed.stop();
+    }
   });
 
   it('publishes only public key material in the JWKS', async () => {

@@ -149,6 +149,8 @@ function signJwt(claims: TokenClaims, kid: string, privateKey: KeyObject): strin
 
 export class Provisioner {
   private readonly now: () => number;
+  /** The API signature of the last expiry second signed for. */
+  private lastSig: { at: number; sig: string; msg: string } | undefined;
 
   constructor(private readonly options: ProvisionerOptions) {
     this.now = options.now ?? (() => Date.now());
@@ -176,7 +178,9 @@ export class Provisioner {
     const { kid, privateKey } = keys.current();
     const token = signJwt(claims, kid, privateKey);
     const expiresAt = new Date(claims.exp * 1000);
-    const { sig, msg } = createApiSig(apiSecret, expiresAt);
+    // Every token expiring in the same second has the same API signature: made once per second.
+    if (this.lastSig?.at !== expiresAt.getTime()) this.lastSig = { at: expiresAt.getTime(), ...createApiSig(apiSecret, expiresAt) };
+    const { sig, msg } = this.lastSig;
     emitSafely(events, 'grant.issued', {
       method: principal.method, kind: options.kind ?? 'login', ...(options.door === undefined ? {} : { door: options.door }), sub: claims.sub, jti: claims.jti, kid, exp: claims.exp, scope,
     }, this.options.onEventError);
