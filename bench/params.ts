@@ -1,4 +1,7 @@
 /** Counts and durations of the full benchmark and of the smoke run. Every loop is bounded by these. */
+/** The generator's distinct identities (bench/ws-load.ts), each logged in once before handshakes are measured. */
+export const KEY_POOL = 1000;
+
 export interface Params {
   /** Kill everything and fail past this. */
   deadlineMs: number;

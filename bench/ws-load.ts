@@ -8,14 +8,14 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { formatPublicKey } from '../src/core/identity.js';
 import { serve, summarize } from './lib.js';
+import { KEY_POOL } from './params.js';
 
 interface Key {
   id: string;
   privateKey: KeyObject;
 }
 
-/** Distinct identities, used round-robin, so the server never sees one key twice in a row. */
-const KEY_POOL = 1000;
+/** KEY_POOL distinct identities, used round-robin, so the server never sees one key twice in a row. */
 const keys: Key[] = [];
 function key(i: number): Key {
   while (keys.length < KEY_POOL) {
