@@ -158,7 +158,11 @@ export interface Results {
     params: object;
     notes: string[];
   };
-  floor: { verifyUs: number; signUs: number; floorUs: number; rounds: object[] };
+  floor: {
+    verifyUs: number; signUs: number; floorUs: number; rounds: object[];
+    /** The same measurement while the generator drives the bare ws server at the target concurrency (the contention a server under load runs in). */
+    underLoad?: { verifyUs: number; signUs: number; floorUs: number; rounds: object[] };
+  };
   messageSizes: { keygate: object; baseline: object };
   handshakes: HandshakeRow[];
   logins: { concurrency: number; hashConcurrency: number; perSecond: number; rawPerSecond: number; ratio: number; p50: number; p99: number; rounds: object[] };
