@@ -140,6 +140,20 @@ for (const backend of BACKENDS) {
         expect((await kg.core.store.getAccount(pubkey))!.lastLoginAt).to.equal(clock.ms);
       });
 
+      it('never puts a deleted account\'s last-login stamp on a new account made with the same id', async () => {
+        const identity = PrivateKey.fromRandom();
+        const pubkey = identity.public.toString();
+        await keypairLogin(identity, kg.wsUrl);
+        await kg.core.accounts.flushLogins();
+        clock.advance(LAST_LOGIN_PRECISION_MS);
+        await keypairLogin(identity, kg.wsUrl); // a stamp queued
+        expect((await api.request('DELETE', `/api/accounts/${pubkey}`, undefined, { headers: API })).status).to.equal(204);
+        expect((await api.post('/api/accounts', { id: pubkey }, { headers: API })).status).to.equal(201);
+        expect((await api.get(`/api/accounts/${pubkey}`, { headers: API })).body.lastLoginAt).to.equal(null);
+        await kg.core.accounts.flushLogins();
+        expect((await kg.core.store.getAccount(pubkey))!.lastLoginAt).to.equal(null);
+      });
+
       it('shows an account by id, username or public key, and changes its roles and disabled flag', async () => {
         const identity = PrivateKey.fromRandom();
         const pubkey = identity.public.toString();

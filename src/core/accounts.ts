@@ -97,11 +97,13 @@ export class AccountService {
   /** Last-login stamps not yet written: account id -> time. */
   private stamps = new Map<string, number>();
   private writingStamps: Promise<void> | undefined;
+  /** The batch being written, still shown by this instance until it is in the store. */
+  private stampsInFlight: Map<string, number> | undefined;
   private readonly stampTimer: NodeJS.Timeout;
 
   constructor(private readonly options: AccountServiceOptions) {
     this.now = options.now ?? (() => Date.now());
-    this.stampTimer = setInterval(() => void this.flushLogins().catch(() => undefined), LOGIN_STAMP_FLUSH_MS);
+    this.stampTimer = setInterval(() => this.flushInBackground(), LOGIN_STAMP_FLUSH_MS);
     this.stampTimer.unref();
   }
 
@@ -212,6 +214,8 @@ export class AccountService {
     const { tokens } = this.options;
     await tokens.revokeSubject(account.id, 'account deleted');
     for (const key of account.publicKeys) await tokens.revokeSubject(keySubject(key), 'account deleted');
+    // A login's stamp must not land on a new account made later with the same id.
+    this.stamps.delete(account.id);
     this.changed({ id: account.id, change: 'deleted' });
     return account;
   }
@@ -305,7 +309,7 @@ export class AccountService {
   }
 
   /** Records a login; lastLoginAt moves only when it is older than LAST_LOGIN_PRECISION_MS. */
-  async recordLogin(account: AccountRecord): Promise<void> {
+  recordLogin(account: AccountRecord): void {
     const now = this.now();
     if (account.lastLoginAt !== null && now - account.lastLoginAt < LAST_LOGIN_PRECISION_MS) return;
     // Not a commit per login: the stamps of every login of the last LOGIN_STAMP_FLUSH_MS are
@@ -313,19 +317,36 @@ export class AccountService {
     this.stamps.set(account.id, now);
     // The record may be the one remembered for its key: keep it current, so the next login stamps nothing.
     account.lastLoginAt = now;
-    if (this.stamps.size >= LOGIN_STAMP_BATCH_MAX) await this.flushLogins();
+    // Written in the background: a login never waits for it, nor fails with it.
+    if (this.stamps.size >= LOGIN_STAMP_BATCH_MAX) this.flushInBackground();
   }
 
-  /** Writes the last-login stamps recorded so far (a failed batch is kept for the next try, unless a newer stamp replaced it). */
+  private flushInBackground(): void {
+    this.flushLogins().catch((err: unknown) => {
+      // A store that is away is expected: the stamps stay queued and the next flush retries.
+      if (!(err instanceof StoreError && err.code === 'unavailable')) this.options.onEventError?.(err);
+    });
+  }
+
+  /**
+   * Writes the last-login stamps recorded so far, in one commit. Rejects only with the failure
+   * of its own batch, whose stamps are kept for the next try unless a newer one replaced them.
+   */
   async flushLogins(): Promise<void> {
-    while (this.writingStamps) await this.writingStamps;
+    while (this.writingStamps) await this.writingStamps.catch(() => undefined);
     if (this.stamps.size === 0) return;
     const batch = this.stamps;
     this.stamps = new Map();
-    this.writingStamps = this.options.store.recordLogins([...batch].map(([id, at]) => ({ id, at }))).catch((err: unknown) => {
+    this.stampsInFlight = batch;
+    // In id order, so that two instances writing overlapping batches lock rows in one order.
+    const stamps = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, at]) => ({ id, at }));
+    this.writingStamps = this.options.store.recordLogins(stamps).catch((err: unknown) => {
       for (const [id, at] of batch) if (!this.stamps.has(id)) this.stamps.set(id, at);
       throw err;
-    }).finally(() => (this.writingStamps = undefined));
+    }).finally(() => {
+      this.writingStamps = undefined;
+      this.stampsInFlight = undefined;
+    });
     await this.writingStamps;
   }
 
@@ -335,9 +356,9 @@ export class AccountService {
     await this.flushLogins();
   }
 
-  /** The record with this instance's stamp not yet written, if it has a later one. */
+  /** The record with this instance's stamp not yet written (queued or being written), if it has a later one. */
   private withStamp(account: AccountRecord): AccountRecord {
-    const stamp = this.stamps.get(account.id);
+    const stamp = this.stamps.get(account.id) ?? this.stampsInFlight?.get(account.id);
     return stamp === undefined || (account.lastLoginAt ?? 0) >= stamp ? account : { ...account, lastLoginAt: stamp };
   }
 

@@ -165,7 +165,7 @@ export class Core {
     if (scope !== undefined && typeof scope !== 'string') throw new AuthError('invalid_request', 'scope must be a string.');
     const account = await this.users.login(username, password, address);
     const session = await this.tokens.startSession(account, scope);
-    await this.accounts.recordLogin(account);
+    this.accounts.recordLogin(account);
     return { account, session };
   }
 

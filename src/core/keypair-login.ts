@@ -75,7 +75,7 @@ export async function grantProvenKey(
 ): Promise<Grant> {
   const { account: current, scope } = await admitKey(accounts, pubkey, requestedScope);
   const account = current ?? await accounts.ofProvenKey(pubkey);
-  await accounts.recordLogin(account);
+  accounts.recordLogin(account);
   // A new login: its session lives in its tokens (nothing is stored per handshake) until it is ended.
   return provisioner.issue({ method: 'keypair', id: account.id, roles: account.roles, pubkey }, { scope, sid: randomUUID(), kind: 'login', door });
 }

@@ -210,7 +210,8 @@ export class PostgresStore implements RecordStore {
 
   async recordLogins(stamps: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
     if (stamps.length === 0) return;
-    // One statement for the whole batch.
+    // One statement for the whole batch. Rows are locked in the order given: callers give ids
+    // in sorted order, so that two instances writing overlapping batches cannot deadlock.
     await this.count(
       `UPDATE accounts a SET last_login_at = GREATEST(coalesce(a.last_login_at, 0), s.at)
          FROM unnest($1::text[], $2::bigint[]) AS s(id, at) WHERE a.id = s.id`,

@@ -229,8 +229,8 @@ export interface RecordStore {
   updateAccount(id: string, patch: AccountPatch): Promise<boolean>;
   /**
    * Stamps the last login of many accounts in one commit: each `lastLoginAt` moves to `at`
-   * unless it is later already. The ids are distinct; those of accounts that no longer exist are
-   * ignored.
+   * unless it is later already. The ids are distinct and sorted (so that concurrent
+   * writers lock rows in one order); those of accounts that no longer exist are ignored.
    */
   recordLogins(stamps: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
   /** Deletes an account and its key links in one commit. Returns whether it existed. */

@@ -171,7 +171,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.createAccount(user('u1', 'alice'));
         await store.createAccount(user('u2', 'bob', { lastLoginAt: 9000 }));
         await store.createAccount(keyAccount('bpub1'));
-        await store.recordLogins([{ id: 'u1', at: 5000 }, { id: 'u2', at: 8000 }, { id: 'bpub1', at: 6000 }, { id: 'gone', at: 1 }]);
+        await store.recordLogins([{ id: 'bpub1', at: 6000 }, { id: 'gone', at: 1 }, { id: 'u1', at: 5000 }, { id: 'u2', at: 8000 }]);
         expect((await store.getAccount('u1'))!.lastLoginAt).to.equal(5000);
         expect((await store.getAccount('u2'))!.lastLoginAt, 'a later stamp stays').to.equal(9000);
         expect((await store.getAccount('bpub1'))!.lastLoginAt).to.equal(6000);
@@ -179,9 +179,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await store.recordLogins([]);
         const many = Array.from({ length: 300 }, (_, i) => user(`m${i}`, `many${i}`));
         for (const a of many) await store.createAccount(a);
-        await store.recordLogins(many.map((a, i) => ({ id: a.id, at: 10_000 + i })));
+        await store.recordLogins(many.map((a, i) => ({ id: a.id, at: 10_000 + i })).sort((a, b) => (a.id < b.id ? -1 : 1)));
         expect((await store.getAccount('m299'))!.lastLoginAt).to.equal(10_299);
         expect((await store.getAccount('u1'))!.lastLoginAt, 'other accounts untouched').to.equal(5000);
+        // Writers with overlapping batches (several instances) all succeed: rows are taken in id order.
+        const batches = Array.from({ length: 6 }, (_, w) => many.filter((_, i) => (i + w) % 3 !== 0).map((a) => ({ id: a.id, at: 20_000 + w })).sort((a, b) => (a.id < b.id ? -1 : 1)));
+        await Promise.all(batches.map((b) => store.recordLogins(b)));
+        expect((await store.getAccount('m1'))!.lastLoginAt).to.be.at.least(20_000);
       });
 
       it('links a key to one account at most, unlinks it, and links it again', async () => {
