@@ -24,7 +24,9 @@ export function errorHandler(log: Logger, onRefused: (code: ErrorCode) => void =
       const error = asAuthError(fromHttpError(err));
       const { status, body, headers } = renderHttpError(error);
       onRefused(error.code);
-      logFailure(log, error, 'request failed', { method: ctx.method, path: ctx.path });
+      // The route pattern, never the raw path: a path can carry a token (/api/login-requests/:token).
+      const route = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+      logFailure(log, error, 'request failed', { method: ctx.method, route: typeof route === 'string' ? route : '(no route)' });
       ctx.status = status;
       ctx.set(headers);
       ctx.body = body;
