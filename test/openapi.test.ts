@@ -102,6 +102,9 @@ describe('OpenAPI document', function () {
     for (const r of bad) expect(check.check(r), JSON.stringify(r)).to.have.length.greaterThan(0);
     expect(check.check({ method: 'GET', path: '/no/such/route', status: 404, contentType: 'application/json', body: '{}' })).to.equal(undefined);
     expect(check.templateOf('/api/me/keys/challenge'), 'a literal path wins over a template').to.equal('/api/me/keys/challenge');
+    expect(check.templateOf('/api/me/keys/challenge', 'DELETE'), 'unless only the template has the method').to.equal('/api/me/keys/{pubkey}');
+    expect(check.check({ method: 'PUT', path: '/api/login', status: 200, contentType: 'application/json', body: '{}' }), 'an undocumented method answered').to.have.length(1);
+    expect(check.check({ method: 'PUT', path: '/api/login', status: 405, contentType: 'application/json', body: '{"error":"method_not_allowed","message":"x"}' })).to.equal(undefined);
   });
 
   it('a tour of every operation: each success answer (and the usual refusals) validates', async () => {

@@ -12,8 +12,8 @@ export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
     try {
-      const { checked, operations, outside } = await checkRecordedResponses();
-      if (checked > 0) console.log(`  OpenAPI: ${checked} responses of ${operations} operations match docs/openapi.json (${outside} outside it: no route)`);
+      const { checked, operations, outside, unread } = await checkRecordedResponses();
+      if (checked > 0) console.log(`  OpenAPI: ${checked} responses of ${operations} operations match docs/openapi.json (${outside} outside it: no route or 405; ${unread} bodies cut off, unchecked)`);
     } finally {
       await stopEngines();
     }

@@ -90,8 +90,8 @@ function operation(id: string, op: Operation, params: unknown[] = []): Record<st
 
 const text = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string' } } } });
 
-/** The page and its assets: built into dist/ by `npm run build`; 404 not_found when not built. */
-function pageOperation(id: string, type: string, summary: string, errors: Status[] = [404]) {
+/** The page and its assets: built into dist/ by `npm run build`; 404 not_found when not built; 400 for a Host header that is not a plain host[:port] (without PUBLIC_URL). */
+function pageOperation(id: string, type: string, summary: string, errors: Status[] = [400, 404]) {
   const responses: Record<string, unknown> = { 200: text(type, summary) };
   for (const status of [...errors, ...ALWAYS].sort()) responses[status] = { $ref: `#/components/responses/${errorResponseName(status)}` };
   return { get: { operationId: id, summary, tags: ['page'], responses } };
@@ -136,19 +136,19 @@ function paths(): Record<string, unknown> {
         responses: { 200: { description: 'OpenAPI 3.1.', content: { [JSON_TYPE]: { schema: { type: 'object' } } } }, 500: { $ref: `#/components/responses/${errorResponseName(500)}` } },
       },
     },
-    '/': pageOperation('getPage', 'text/html', 'The login page (keypair and password, and hosted login requests).', [400, 404]),
+    '/': pageOperation('getPage', 'text/html', 'The login page (keypair and password, and hosted login requests).'),
     '/assets/app.js': pageOperation('getPageScript', 'text/javascript', 'The page\'s script.'),
     '/assets/style.css': pageOperation('getPageStyle', 'text/css', 'The page\'s style sheet.'),
     '/assets/keygate-client.js': pageOperation('getBrowserClient', 'text/javascript', 'The browser client (ES module).'),
     '/favicon.ico': pageOperation('getIcon', 'image/svg+xml', 'The icon.'),
 
-    '/api/users': { post: operation('registerUser', { summary: 'Register a password user (HTTP Basic when REGISTRATION=closed).', tag: 'password users', body: { schema: 'Credentials' }, ok: [201, 'UserCreated'], errors: [401, 409, 429] }) },
+    '/api/users': { post: { ...operation('registerUser', { summary: 'Register a password user (HTTP Basic when REGISTRATION=closed).', tag: 'password users', body: { schema: 'Credentials' }, ok: [201, 'UserCreated'], errors: [401, 409, 429] }), security: [{}, { apiPair: [] }] } },
     '/api/login': { post: operation('passwordLogin', { summary: 'Log in with a password: an access token and a refresh token.', tag: 'password users', body: { schema: 'PasswordLogin' }, ok: [200, 'SessionGrant'], errors: [401, 403, 429] }) },
     '/api/refresh': { post: operation('refresh', { summary: 'Exchange a refresh token (single use) for a new access token and its successor.', tag: 'tokens', body: { schema: 'RefreshRequest' }, ok: [200, 'SessionGrant'], errors: [401, 403, 429] }) },
     '/api/logout': { post: operation('logout', { summary: 'End the Bearer token\'s whole login session.', tag: 'tokens', security: 'bearer', ok: [204, undefined], errors: [429] }) },
     '/api/revoke': { post: operation('revoke', { summary: 'RFC 7009: revoke a token held (access or refresh); any string answers {}.', tag: 'tokens', body: { schema: 'TokenRequest' }, ok: [200, 'Empty'], errors: [429] }) },
     '/api/introspect': { post: operation('introspect', { summary: 'RFC 7662 introspection (JSON or form body).', tag: 'tokens', security: 'apiPair', body: { schema: 'TokenRequest', form: true }, ok: [200, 'Introspection'], errors: [] }) },
-    '/api/userauth': { get: operation('reissueUserAuth', { summary: 'A fresh UserAuth in the Bearer token\'s login session.', tag: 'tokens', security: 'bearer', ok: [200, 'UserAuth'], errors: [403, 429] }) },
+    '/api/userauth': { get: operation('reissueUserAuth', { summary: 'A fresh UserAuth in the Bearer token\'s login session.', tag: 'tokens', security: 'bearer', ok: [200, 'UserAuth'], errors: [429] }) },
     '/api/provision': { post: operation('provision', { summary: 'A resource-scoped token for an app\'s user (an auth webhook).', tag: 'app backends', security: 'apiPair', body: { schema: 'ProvisionRequest' }, ok: [200, 'Provisioned'], errors: [403] }) },
     '/api/audit': {
       get: operation('readAudit', {
@@ -175,18 +175,18 @@ function paths(): Record<string, unknown> {
       }),
     },
     '/api/accounts/{ref}': {
-      get: operation('getAccount', { summary: 'One account, by id, public key or username.', tag: 'accounts', security: 'apiPair', ok: [200, 'Account'], errors: [400, 404] }, [ref_]),
+      get: operation('getAccount', { summary: 'One account, by id, public key or username.', tag: 'accounts', security: 'apiPair', ok: [200, 'Account'], errors: [404] }, [ref_]),
       patch: operation('changeAccount', { summary: 'Change roles, or disable (which revokes every token at once) and enable.', tag: 'accounts', security: 'apiPair', body: { schema: 'AccountChange' }, ok: [200, 'Account'], errors: [404] }, [ref_]),
-      delete: operation('deleteAccount', { summary: 'Delete an account; its tokens and its keys\' tokens are revoked.', tag: 'accounts', security: 'apiPair', ok: [204, undefined], errors: [400, 404] }, [ref_]),
+      delete: operation('deleteAccount', { summary: 'Delete an account; its tokens and its keys\' tokens are revoked.', tag: 'accounts', security: 'apiPair', ok: [204, undefined], errors: [404] }, [ref_]),
     },
 
-    '/api/me': { get: operation('getMe', { summary: 'The Bearer token\'s account.', tag: 'accounts', security: 'bearer', ok: [200, 'Account'], errors: [403, 404] }) },
+    '/api/me': { get: operation('getMe', { summary: 'The Bearer token\'s account.', tag: 'accounts', security: 'bearer', ok: [200, 'Account'], errors: [404] }) },
     '/api/me/keys/challenge': { post: operation('keyLinkChallenge', { summary: 'A challenge for linking a key to the Bearer token\'s account.', tag: 'accounts', security: 'bearer', body: { schema: 'KeyChallengeRequest' }, ok: [201, 'LinkChallenge'], errors: [403, 404, 409, 429] }) },
     '/api/me/keys': { post: operation('linkKey', { summary: 'Link a key: its signature of the link challenge.', tag: 'accounts', security: 'bearer', body: { schema: 'KeyLink' }, ok: [201, 'Account'], errors: [401, 403, 404, 409, 429] }) },
     '/api/me/keys/{pubkey}': { delete: operation('unlinkKey', { summary: 'Unlink a key; its tokens are revoked. Never the last way to log in.', tag: 'accounts', security: 'bearer', ok: [200, 'Account'], errors: [400, 403, 404, 409, 429] }, [pathParam('pubkey', 'The key to unlink.')]) },
 
     '/api/challenges': { post: operation('issueChallenge', { summary: 'Keypair login over HTTP, step 1: a challenge for a key.', tag: 'keypair users', body: { schema: 'ChallengeRequest' }, ok: [201, 'Challenge'], errors: [403, 429] }) },
-    '/api/challenges/{id}': { post: operation('answerChallenge', { summary: 'Keypair login over HTTP, step 2: the signature; a UserAuth as the websocket gives.', tag: 'keypair users', body: { schema: 'ChallengeAnswer' }, ok: [200, 'UserAuth'], errors: [401, 403, 429] }, [pathParam('id', 'The challenge id.')]) },
+    '/api/challenges/{id}': { post: operation('answerChallenge', { summary: 'Keypair login over HTTP, step 2: the signature; a UserAuth as the websocket gives.', tag: 'keypair users', body: { schema: 'ChallengeAnswer' }, ok: [200, 'UserAuth'], errors: [401, 403] }, [pathParam('id', 'The challenge id.')]) },
 
     '/api/login-requests': { post: operation('createLoginRequest', { summary: 'Send a user through keygate\'s page; the result comes back once.', tag: 'app backends', security: 'apiPair', body: { schema: 'LoginRequestCreate' }, ok: [201, 'LoginRequestCreated'], errors: [] }) },
     '/api/login-requests/{pageId}/info': { get: operation('describeLoginRequest', { summary: 'What the page shows about a login request.', tag: 'app backends', ok: [200, 'LoginRequestInfo'], errors: [404] }, [pathParam('pageId', 'The id in loginUrl.')]) },

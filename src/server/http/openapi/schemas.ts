@@ -186,7 +186,10 @@ export const SCHEMAS: Record<string, Schema> = {
     scope: string('Space-separated roles wanted; at most the account\'s roles.'),
   }, ['username', 'password']),
   RefreshRequest: object({ refreshToken: string() }),
-  TokenRequest: object({ token: string(undefined, { maxLength: TOKEN_MAX }) }),
+  TokenRequest: object({
+    token: string(undefined, { maxLength: TOKEN_MAX }),
+    token_type_hint: string('RFC 7662 / RFC 7009: access_token or refresh_token; read as a hint only.'),
+  }, ['token']),
   ProvisionRequest: object({
     user: string('Your id of the user: its account is created when missing.'),
     resources: { type: 'array', items: ref('Resource'), maxItems: RESOURCES_MAX },
