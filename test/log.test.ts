@@ -1,6 +1,7 @@
 /** The logger's second line of defence: secret fields are redacted wherever keygate's lines can hold them. */
 import { expect } from 'chai';
 import { SECRET_CONTAINERS, createLogger, SECRET_FIELDS } from '../src/log.js';
+import { LogScan } from './helpers/log-scan.js';
 
 function capture() {
   const lines: string[] = [];
@@ -40,5 +41,21 @@ describe('logger redaction', () => {
     log.error({ err }, 'store failed');
     expect(lines.join('')).to.not.include('pg-password-1');
     expect(JSON.parse(lines[0]!).err.message).to.equal('connect failed');
+  });
+});
+
+describe('the test run\'s log scan (test/helpers/log-scan.ts)', () => {
+  it('finds a token, a refresh token or a password in a log, and passes a clean one', () => {
+    const scan = new LogScan();
+    const lines = ['{"msg":"grant issued","sub":"bbaa"}'];
+    scan.collect(() => lines.join('\n'));
+    scan.noteIn(JSON.stringify({ userAuth: { token: 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln' }, refreshToken: 'rt_abcdefghijklmnop' }));
+    scan.noteIn(JSON.stringify({ username: 'dave', password: 'correct horse battery' }));
+    expect(scan.scan()).to.deep.equal({ lines: 1, secrets: 3 });
+    for (const leak of ['{"token":"eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln"}', 'refresh rt_abcdefghijklmnop spent', '{"password":"correct horse battery"}']) {
+      lines.push(leak);
+      expect(() => scan.scan(), leak).to.throw(/1 secrets reached a log/);
+      lines.pop();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { startKeygate, type Keygate, type KeygateOptions } from '../../src/keygate.js';
 import { createLogger } from '../../src/log.js';
+import { collectLog } from './log-scan.js';
 
 /** A fixed API pair for tests (made with `npm run keygen`). */
 export const TEST_API_KEY = 'bkduiufahqofinobxnq33wiemtu';
@@ -44,6 +45,7 @@ export async function startTestKeygate(env: Record<string, string> = {}, dataDir
     ...env,
   });
   const logLines: string[] = [];
+  collectLog(() => logLines.join(''));
   const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
   const keygate = await startKeygate(config, log, options);
   let stopped = false;

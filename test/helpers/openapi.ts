@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import * as formats from 'ajv-formats';
+import { noteSecretsIn } from './log-scan.js';
 
 export const OPENAPI_FILE = new URL('../../docs/openapi.json', import.meta.url);
 const DOC_ID = 'urn:keygate:openapi';
@@ -136,9 +137,13 @@ export function installFetchRecorder(): void {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (LOOPBACK.has(url.hostname) && url.protocol === 'http:') {
       const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+      if (typeof init?.body === 'string') noteSecretsIn(init.body);
       const copy = res.clone();
       pending.push(Promise.race([
-        copy.text().then((body) => ({ method, path: url.pathname, status: res.status, contentType: res.headers.get('content-type') ?? '', body }), () => 'unread' as const),
+        copy.text().then((body) => {
+          noteSecretsIn(body);
+          return { method, path: url.pathname, status: res.status, contentType: res.headers.get('content-type') ?? '', body };
+        }, () => 'unread' as const),
         delay(READ_BUDGET_MS, 'unread' as const, { ref: false }),
       ]));
     }

@@ -1,5 +1,6 @@
 /** Runs keygate as a real child process (`src/main.ts` through tsx), capturing its output. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { collectLog } from './log-scan.js';
 
 export interface KeygateProcess {
   child: ChildProcess;
@@ -17,6 +18,7 @@ export async function spawnKeygate(env: Record<string, string>): Promise<Keygate
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  collectLog(() => out);
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));

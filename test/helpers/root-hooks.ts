@@ -1,10 +1,11 @@
 /**
- * Mocha root hooks (see .mocharc.json): every response a test fetches from a loopback server
- * is checked against docs/openapi.json at the end of the run; then the throwaway engines
- * are torn down.
+ * Mocha root hooks (see .mocharc.json): at the end of the run, every response a test fetched
+ * from a loopback server is checked against docs/openapi.json, and every test server's log is
+ * scanned for the secrets the run handled; then the throwaway engines are torn down.
  */
 import { stopEngines } from './engines.js';
 import { checkRecordedResponses, installFetchRecorder } from './openapi.js';
+import { scanLogs } from './log-scan.js';
 
 installFetchRecorder();
 
@@ -14,6 +15,8 @@ export const mochaHooks = {
     try {
       const { checked, operations, outside, unread } = await checkRecordedResponses();
       if (checked > 0) console.log(`  OpenAPI: ${checked} responses of ${operations} operations match docs/openapi.json (${outside} outside it: no route or 405; ${unread} bodies cut off, unchecked)`);
+      const scanned = scanLogs();
+      console.log(`  Logs: ${scanned.lines} lines of every test server hold none of the ${scanned.secrets} secrets the run handled`);
     } finally {
       await stopEngines();
     }
