@@ -14,7 +14,7 @@ import { clientAddress } from '../address.js';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** The route pattern koa-router matched ('/api/accounts/:ref'), or a fixed word; never the raw path. */
-function routeOf(ctx: Context): string {
+export function routeOf(ctx: Context): string {
   const matched = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
   if (typeof matched === 'string') return matched;
   return ctx.status === 404 ? '(no route)' : '(unrouted)';

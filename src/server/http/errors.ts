@@ -4,6 +4,7 @@ import { AuthError, asAuthError, type ErrorCode } from '../../errors.js';
 import { renderHttpError } from './error-status.js';
 import type { Logger } from '../../log.js';
 import { logFailure } from '../log-failure.js';
+import { routeOf } from './access-log.js';
 
 /** koa-bodyparser and Koa's own errors carry a status; map them onto our codes. */
 function fromHttpError(err: unknown): unknown {
@@ -25,8 +26,7 @@ export function errorHandler(log: Logger, onRefused: (code: ErrorCode) => void =
       const { status, body, headers } = renderHttpError(error);
       onRefused(error.code);
       // The route pattern, never the raw path: a path can carry a token (/api/login-requests/:token).
-      const route = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
-      logFailure(log, error, 'request failed', { method: ctx.method, route: typeof route === 'string' ? route : '(no route)' });
+      logFailure(log, error, 'request failed', { method: ctx.method, route: routeOf(ctx) });
       ctx.status = status;
       ctx.set(headers);
       ctx.body = body;
