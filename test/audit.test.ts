@@ -2,7 +2,10 @@
 import { expect } from 'chai';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
+import { AuditLog } from '../src/core/audit.js';
+import { createEmitter } from '../src/core/events.js';
 import { purgeOnce } from '../src/keygate.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 import { runCli } from './helpers/cli.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TEST_SECRETS, TestClock, type TestKeygate } from './helpers/keygate.js';
@@ -113,5 +116,34 @@ describe('the audit log', function () {
     const { audit } = await purgeOnce(kg.core, kg.config);
     expect(audit).to.equal(before);
     expect((await read('?limit=1000')).events.map((e) => e.type)).to.deep.equal(['login.refused']);
+  });
+});
+
+describe('the audit queue when a batch fails', () => {
+  it('a close during a failing write still writes every event, and does not reject with that batch\'s failure', async () => {
+    const store = new SqliteStore(':memory:');
+    try {
+      let failNext = true;
+      const append = store.appendAudit.bind(store);
+      // The store faults once (as a driver error would), while a flush of the timer's is under way.
+      store.appendAudit = async (events) => {
+        if (failNext) {
+          failNext = false;
+          await new Promise((r) => setTimeout(r, 20));
+          throw new Error('disk I/O error');
+        }
+        return append(events);
+      };
+      const faults: unknown[] = [];
+      const audit = new AuditLog({ store, events: createEmitter(), now: () => 1000, onError: (err) => void faults.push(err) });
+      for (const type of ['a', 'b', 'c']) audit.record(type, {});
+      const failing = audit.flush().then(() => 'written', (err: Error) => err.message);
+      await audit.close();
+      expect(await failing, 'the failing flush reports its own failure').to.equal('disk I/O error');
+      expect((await store.queryAudit({ limit: 10 })).map((e) => e.type)).to.deep.equal(['a', 'b', 'c']);
+      expect(faults).to.have.length(1);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -60,9 +60,13 @@ export class AuditLog {
     if (this.queue.length >= AUDIT_BATCH_MAX) void this.flush().catch(() => undefined);
   }
 
-  /** Writes everything queued so far; resolves when it is in the store (rejects if the store fails; the events stay queued). */
+  /**
+   * Writes everything queued so far; resolves when it is in the store. Rejects only with the
+   * failure of a batch it wrote itself (the events stay queued): waiting on another caller's
+   * batch, it goes on with its own write whatever that batch's outcome.
+   */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+    while (this.writing) await this.writing.catch(() => undefined);
     if (this.queue.length === 0) return;
     const batch = this.queue.slice(0, AUDIT_BATCH_MAX);
     this.writing = this.options.store.appendAudit(batch).then(
