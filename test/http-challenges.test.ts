@@ -3,10 +3,11 @@
  * websocket at /ws/userAuth.
  */
 import { expect } from 'chai';
-import { Client, PrivateKey } from '@textile/hub';
+import { PrivateKey } from '@textile/hub';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { login, loginOverHttp, loginWithHttpChallenge, LoginError } from '../src/client/index.js';
 import { basic, client, type ApiClient } from './helpers/http.js';
+import { hubHeaders } from './helpers/hub.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { bufferJson } from './helpers/ws.js';
 
@@ -48,9 +49,7 @@ describe('HTTP challenge door: POST /api/challenges', function () {
 
   it('works through Client.withUserAuth with loginWithHttpChallenge', async () => {
     const identity = PrivateKey.fromRandom();
-    const hub = Client.withUserAuth(loginWithHttpChallenge(identity, kg.url));
-    const metadata = await hub.context.toMetadata();
-    const headers = (metadata as unknown as { headersMap: Record<string, string[]> }).headersMap;
+    const headers = await hubHeaders(loginWithHttpChallenge(identity, kg.url));
     expect(headers['x-textile-api-key']).to.deep.equal([TEST_API_KEY]);
     const token = headers.authorization![0]!.slice('bearer '.length);
     expect(decodeJwt(token).sub).to.equal(identity.public.toString());

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { Client, createAPISig, PrivateKey } from '@textile/hub';
+import { createAPISig, PrivateKey } from '@textile/hub';
 import { loginWithChallenge } from '../src/client/index.js';
+import { hubHeaders } from './helpers/hub.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { within } from './helpers/poll.js';
 import { bufferJson, TestSocket } from './helpers/ws.js';
@@ -89,9 +90,7 @@ describe('WS /ws/userauth: the Textile handshake', () => {
 
   it('works unchanged with Client.withUserAuth and our client library', async () => {
     const identity = PrivateKey.fromRandom();
-    const client = Client.withUserAuth(loginWithChallenge(identity, kg.wsUrl));
-    const metadata = await client.context.toMetadata();
-    const headers = (metadata as unknown as { headersMap: Record<string, string[]> }).headersMap;
+    const headers = await hubHeaders(loginWithChallenge(identity, kg.wsUrl));
     expect(headers['x-textile-api-key']).to.deep.equal([TEST_API_KEY]);
     const msg = headers['x-textile-api-sig-msg']![0]!;
     expect(new Date(msg).getTime()).to.be.greaterThan(Date.now());
