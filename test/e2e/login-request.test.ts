@@ -139,6 +139,15 @@ describe('hosted login requests in a real browser (Chromium)', function () {
     throw new Error('the call was not refused');
   }
 
+  /** The page says `message`, stays on keygate (no redirect within 300 ms), and the app's request is still pending. */
+  async function expectRefusedOnPage(message: string, token: string): Promise<void> {
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await text('#error')).to.equal(message);
+    await page.waitForTimeout(300);
+    expect(onKeygate()).to.equal(true);
+    expect(await refusal(admin.getLoginDetails(token))).to.deep.equal({ status: 409, code: 'login_pending' });
+  }
+
   it('a password login on keygate\'s page returns the user to the app, which reads who logged in once', async () => {
     const user = await kg.core.users.register('report_reader', 'long password here', ['reports']);
     await page.goto(`${app.origin}/start`);
@@ -194,11 +203,7 @@ describe('hosted login requests in a real browser (Chromium)', function () {
     expect(await text('#login-request-roles-row')).to.equal('It requires all of the roles: admin, reports.');
 
     await submitPassword('only_reports', 'long password here');
-    await page.waitForSelector('#error:not([hidden])');
-    expect(await text('#error')).to.equal('This app requires all of the roles: admin, reports. Log in with another account to continue.');
-    await page.waitForTimeout(300);
-    expect(onKeygate()).to.equal(true);
-    expect(await refusal(admin.getLoginDetails(token))).to.deep.equal({ status: 409, code: 'login_pending' });
+    await expectRefusedOnPage('This app requires all of the roles: admin, reports. Log in with another account to continue.', token);
     const redeemedBefore = app.redeemed.length;
 
     await submitPassword('app_boss', 'long password here');
@@ -215,11 +220,7 @@ describe('hosted login requests in a real browser (Chromium)', function () {
     await waitForBanner(app.origin);
     expect(await text('#login-request-roles-row')).to.equal('It requires one of the roles: admin.');
     await submitPassword('report_reader', 'long password here');
-    await page.waitForSelector('#error:not([hidden])');
-    expect(await text('#error')).to.equal('This app requires one of the roles: admin. Log in with another account to continue.');
-    await page.waitForTimeout(300);
-    expect(onKeygate()).to.equal(true);
-    expect(await refusal(admin.getLoginDetails(token))).to.deep.equal({ status: 409, code: 'login_pending' });
+    await expectRefusedOnPage('This app requires one of the roles: admin. Log in with another account to continue.', token);
   });
 
   it('a key pair login on the page completes a request too; the details carry the browser\'s key', async () => {
