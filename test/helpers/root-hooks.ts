@@ -1,15 +1,21 @@
 /**
- * Mocha root hooks (see .mocharc.json): at the end of the run, every response a test fetched
- * from a loopback server is checked against docs/openapi.json, and every test server's log is
- * scanned for the secrets the run handled; then the throwaway engines are torn down.
+ * Mocha root hooks (see .mocharc.json): a watchdog ends a run whose event loop stays blocked or
+ * whose process does not exit (test/helpers/watchdog.ts); at the end of the run, every response
+ * a test fetched from a loopback server is checked against docs/openapi.json, and every test
+ * server's log is scanned for the secrets the run handled; then the throwaway engines are torn down.
  */
 import { stopEngines } from './engines.js';
 import { checkRecordedResponses, installFetchRecorder } from './openapi.js';
 import { scanLogs } from './log-scan.js';
+import { requireExit, runningTest, startWatchdog } from './watchdog.js';
 
 installFetchRecorder();
+startWatchdog();
 
 export const mochaHooks = {
+  beforeEach(this: Mocha.Context) {
+    runningTest(this.currentTest?.fullTitle() ?? '');
+  },
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
     try {
@@ -19,6 +25,7 @@ export const mochaHooks = {
       console.log(`  Logs: ${scanned.lines} lines of every test server hold none of the ${scanned.secrets} secrets the run handled`);
     } finally {
       await stopEngines();
+      requireExit();
     }
   },
 };

@@ -1,0 +1,89 @@
+/**
+ * A test run never hangs silently. Mocha's timeouts end a test that waits too long, but not
+ * one that blocks the event loop (a synchronous loop, a native call that never returns), and
+ * not a run whose last test passed but whose process never exits (a handle left open). Both
+ * would run into CI's time limit with nothing said. So:
+ *
+ * - A worker thread watches a heartbeat the main thread writes every second. When the event
+ *   loop has been blocked for `STALL_LIMIT_MS`, it writes which test was running and the
+ *   native stacks of the process's threads (gdb, when installed) to stderr, and kills the
+ *   process: the run fails at once, and says where.
+ * - `EXIT_LIMIT_MS` after the run's last hook the process must have exited; if not, it
+ *   writes the handles still open and exits with 1.
+ */
+import { Worker } from 'node:worker_threads';
+
+const fromEnv = (name: string, fallback: number) => Number(process.env[name]) || fallback;
+/** Limit: how long the event loop may stay blocked before the run is ended as hung (TEST_STALL_LIMIT_MS). */
+export const STALL_LIMIT_MS = fromEnv('TEST_STALL_LIMIT_MS', 120_000);
+/** Limit: how long the process may stay alive after the run's last hook (TEST_EXIT_LIMIT_MS). */
+export const EXIT_LIMIT_MS = fromEnv('TEST_EXIT_LIMIT_MS', 30_000);
+const TITLE_BYTES = 1024;
+
+// [0] seconds of the last heartbeat, [1] length of the title; then the title's UTF-8 bytes.
+const shared = new SharedArrayBuffer(8 + TITLE_BYTES);
+const header = new Int32Array(shared, 0, 2);
+const titleBytes = new Uint8Array(shared, 8, TITLE_BYTES);
+
+// Plain JavaScript (no loader in a worker started from a string), run with eval.
+const WATCHER = `
+const { workerData } = require('node:worker_threads');
+const { execFileSync } = require('node:child_process');
+const { existsSync, readdirSync, readFileSync, writeSync } = require('node:fs');
+const { shared, pid, stallLimitMs } = workerData;
+const header = new Int32Array(shared, 0, 2);
+const title = () => Buffer.from(new Uint8Array(shared, 8, Atomics.load(header, 1))).toString('utf8');
+const say = (text) => writeSync(2, text + '\\n');
+function nativeStacks() {
+  if (existsSync('/usr/bin/gdb')) {
+    try {
+      return execFileSync('/usr/bin/gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 20'], { timeout: 60000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      return 'gdb failed: ' + e.message;
+    }
+  }
+  try {
+    return readdirSync('/proc/' + pid + '/task').map((t) => t + ' ' + readFileSync('/proc/' + pid + '/task/' + t + '/wchan', 'utf8')).join('\\n');
+  } catch (e) {
+    return 'no stacks: ' + e.message;
+  }
+}
+setInterval(() => {
+  const blockedMs = Date.now() - Atomics.load(header, 0) * 1000;
+  if (blockedMs < stallLimitMs) return;
+  say('\\nwatchdog: the event loop has been blocked for ' + Math.round(blockedMs / 1000) + ' s, in: ' + (title() || '(no test yet)'));
+  say(nativeStacks());
+  say('watchdog: ending the run (a hung test run must fail, not run into the CI time limit)');
+  process.kill(pid, 'SIGKILL');
+}, 5000);
+`;
+
+function beat(): void {
+  Atomics.store(header, 0, Math.floor(Date.now() / 1000));
+}
+
+/** Starts the watcher (once per process); neither it nor the heartbeat keeps the process alive. */
+export function startWatchdog(): void {
+  const registry = globalThis as typeof globalThis & { keygateWatchdog?: boolean };
+  if (registry.keygateWatchdog) return;
+  registry.keygateWatchdog = true;
+  beat();
+  setInterval(beat, 1000).unref();
+  new Worker(WATCHER, { eval: true, workerData: { shared, pid: process.pid, stallLimitMs: STALL_LIMIT_MS } }).unref();
+}
+
+/** Records the test now running, for the watcher's report. */
+export function runningTest(title: string): void {
+  const bytes = Buffer.from(title, 'utf8').subarray(0, TITLE_BYTES);
+  titleBytes.set(bytes);
+  Atomics.store(header, 1, bytes.length);
+  beat();
+}
+
+/** Called after the run's last hook: a process still alive `EXIT_LIMIT_MS` later names its open handles and exits 1. */
+export function requireExit(): void {
+  setTimeout(() => {
+    process.stderr.write(`\nwatchdog: the test run ended ${EXIT_LIMIT_MS / 1000} s ago but the process is still alive; open handles: ${JSON.stringify(process.getActiveResourcesInfo())}\n`);
+    process.exit(1);
+  }, EXIT_LIMIT_MS).unref();
+}

@@ -1,0 +1,36 @@
+/**
+ * The test run's watchdog (test/helpers/watchdog.ts), on real child processes: a blocked event
+ * loop and a process that never exits both end with a report instead of running into CI's limit.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+
+function runChild(mode: 'stall' | 'linger', env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/watchdog-child.ts', mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const started = performance.now();
+  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - started })),
+  );
+}
+
+describe('the test run watchdog', function () {
+  this.timeout(60_000);
+
+  it('ends a process whose event loop stays blocked past TEST_STALL_LIMIT_MS, naming the test', async () => {
+    const run = await runChild('stall', { TEST_STALL_LIMIT_MS: '2000' });
+    expect(run.signal).to.equal('SIGKILL');
+    expect(run.stdout, 'killed before the 30 s loop ended').to.equal('');
+    expect(run.stderr).to.match(/watchdog: the event loop has been blocked for \d+ s, in: a test that blocks the event loop/);
+    expect(run.stderr).to.include('watchdog: ending the run');
+  });
+
+  it('ends a process still alive TEST_EXIT_LIMIT_MS after the run, naming its open handles', async () => {
+    const run = await runChild('linger', { TEST_EXIT_LIMIT_MS: '500' });
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.match(/watchdog: the test run ended 0\.5 s ago but the process is still alive; open handles: \[.*"Timeout".*\]/);
+  });
+});
