@@ -4,6 +4,9 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './helpers/keygate.js';
 
 function runChild(mode: 'stall' | 'linger', env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/watchdog-child.ts', mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,17 +23,21 @@ function runChild(mode: 'stall' | 'linger', env: Record<string, string>) {
 describe('the test run watchdog', function () {
   this.timeout(60_000);
 
-  it('ends a process whose event loop stays blocked past TEST_STALL_LIMIT_MS, naming the test', async () => {
-    const run = await runChild('stall', { TEST_STALL_LIMIT_MS: '2000' });
+  it('ends a process whose event loop stays blocked past TEST_STALL_LIMIT_MS, naming the test (also in TEST_HUNG_REPORT)', async () => {
+    const report = join(tempDir(), 'hung.txt');
+    const run = await runChild('stall', { TEST_STALL_LIMIT_MS: '2000', TEST_HUNG_REPORT: report });
     expect(run.signal).to.equal('SIGKILL');
     expect(run.stdout, 'killed before the 30 s loop ended').to.equal('');
     expect(run.stderr).to.match(/watchdog: the event loop has been blocked for \d+ s, in: a test that blocks the event loop/);
     expect(run.stderr).to.include('watchdog: ending the run');
+    expect(readFileSync(report, 'utf8')).to.match(/^\nwatchdog: the event loop has been blocked for \d+ s, in: a test that blocks the event loop\n/);
   });
 
   it('ends a process still alive TEST_EXIT_LIMIT_MS after the run, naming its open handles', async () => {
-    const run = await runChild('linger', { TEST_EXIT_LIMIT_MS: '500' });
+    const report = join(tempDir(), 'hung.txt');
+    const run = await runChild('linger', { TEST_EXIT_LIMIT_MS: '500', TEST_HUNG_REPORT: report });
     expect(run.code).to.equal(1);
     expect(run.stderr).to.match(/watchdog: the test run ended 0\.5 s ago but the process is still alive; open handles: \[.*"Timeout".*\]/);
+    expect(existsSync(report), 'no hung report: the loop was never blocked').to.equal(false);
   });
 });

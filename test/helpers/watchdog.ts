@@ -6,8 +6,9 @@
  *
  * - A worker thread watches a heartbeat the main thread writes every second. When the event
  *   loop has been blocked for `STALL_LIMIT_MS`, it writes which test was running and the
- *   native stacks of the process's threads (gdb, when installed) to stderr, and kills the
- *   process: the run fails at once, and says where.
+ *   native stacks of the process's threads (gdb, when installed) to stderr, writes the same
+ *   report to the file TEST_HUNG_REPORT names (when set, for CI), and kills the process: the
+ *   run fails at once, and says where.
  * - `EXIT_LIMIT_MS` after the run's last hook the process must have exited; if not, it
  *   writes the handles still open and exits with 1.
  */
@@ -29,11 +30,14 @@ const titleBytes = new Uint8Array(shared, 8, TITLE_BYTES);
 const WATCHER = `
 const { workerData } = require('node:worker_threads');
 const { execFileSync } = require('node:child_process');
-const { existsSync, readdirSync, readFileSync, writeSync } = require('node:fs');
-const { shared, pid, stallLimitMs } = workerData;
+const { appendFileSync, existsSync, readdirSync, readFileSync, writeSync } = require('node:fs');
+const { shared, pid, stallLimitMs, reportFile } = workerData;
 const header = new Int32Array(shared, 0, 2);
 const title = () => Buffer.from(new Uint8Array(shared, 8, Atomics.load(header, 1))).toString('utf8');
-const say = (text) => writeSync(2, text + '\\n');
+const say = (text) => {
+  writeSync(2, text + '\\n');
+  if (reportFile) appendFileSync(reportFile, text + '\\n');
+};
 function nativeStacks() {
   if (existsSync('/usr/bin/gdb')) {
     try {
@@ -69,7 +73,7 @@ export function startWatchdog(): void {
   registry.keygateWatchdog = true;
   beat();
   setInterval(beat, 1000).unref();
-  new Worker(WATCHER, { eval: true, workerData: { shared, pid: process.pid, stallLimitMs: STALL_LIMIT_MS } }).unref();
+  new Worker(WATCHER, { eval: true, workerData: { shared, pid: process.pid, stallLimitMs: STALL_LIMIT_MS, reportFile: process.env.TEST_HUNG_REPORT } }).unref();
 }
 
 /** Records the test now running, for the watcher's report. */
