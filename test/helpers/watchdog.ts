@@ -21,7 +21,8 @@ export const STALL_LIMIT_MS = fromEnv('TEST_STALL_LIMIT_MS', 120_000);
 export const EXIT_LIMIT_MS = fromEnv('TEST_EXIT_LIMIT_MS', 30_000);
 const TITLE_BYTES = 1024;
 
-// [0] seconds of the last heartbeat, [1] length of the title; then the title's UTF-8 bytes.
+// [0] the last heartbeat, in seconds since `started`; [1] length of the title; then the title's UTF-8 bytes.
+const started = Date.now();
 const shared = new SharedArrayBuffer(8 + TITLE_BYTES);
 const header = new Int32Array(shared, 0, 2);
 const titleBytes = new Uint8Array(shared, 8, TITLE_BYTES);
@@ -31,7 +32,7 @@ const WATCHER = `
 const { workerData } = require('node:worker_threads');
 const { execFileSync } = require('node:child_process');
 const { appendFileSync, existsSync, readdirSync, readFileSync, writeSync } = require('node:fs');
-const { shared, pid, stallLimitMs, reportFile } = workerData;
+const { shared, pid, stallLimitMs, reportFile, started } = workerData;
 const header = new Int32Array(shared, 0, 2);
 const title = () => Buffer.from(new Uint8Array(shared, 8, Atomics.load(header, 1))).toString('utf8');
 const say = (text) => {
@@ -53,7 +54,7 @@ function nativeStacks() {
   }
 }
 setInterval(() => {
-  const blockedMs = Date.now() - Atomics.load(header, 0) * 1000;
+  const blockedMs = Date.now() - started - Atomics.load(header, 0) * 1000;
   if (blockedMs < stallLimitMs) return;
   say('\\nwatchdog: the event loop has been blocked for ' + Math.round(blockedMs / 1000) + ' s, in: ' + (title() || '(no test yet)'));
   say(nativeStacks());
@@ -63,7 +64,7 @@ setInterval(() => {
 `;
 
 function beat(): void {
-  Atomics.store(header, 0, Math.floor(Date.now() / 1000));
+  Atomics.store(header, 0, Math.floor((Date.now() - started) / 1000));
 }
 
 /** Starts the watcher (once per process); neither it nor the heartbeat keeps the process alive. */
@@ -73,7 +74,7 @@ export function startWatchdog(): void {
   registry.keygateWatchdog = true;
   beat();
   setInterval(beat, 1000).unref();
-  new Worker(WATCHER, { eval: true, workerData: { shared, pid: process.pid, stallLimitMs: STALL_LIMIT_MS, reportFile: process.env.TEST_HUNG_REPORT } }).unref();
+  new Worker(WATCHER, { eval: true, workerData: { shared, pid: process.pid, stallLimitMs: STALL_LIMIT_MS, reportFile: process.env.TEST_HUNG_REPORT, started } }).unref();
 }
 
 /** Records the test now running, for the watcher's report. */
