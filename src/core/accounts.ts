@@ -14,6 +14,7 @@ import { readSignatureBytes } from './keypair-login.js';
 import { validatePassword, type PasswordHasher } from './passwords.js';
 import { validateRoles } from './provision.js';
 import type { TokenService } from './tokens.js';
+import { LoginStamps } from './login-stamps.js';
 import { hasControlCharacter, validateUsername } from './username.js';
 
 /** An account id: 1 to 128 of these characters (a UUID, an app's own user id, an email, a public key string). */
@@ -26,10 +27,6 @@ export const ACCOUNT_QUERY_MAX = 256;
 export const ACCOUNT_KEYS_MAX = 32;
 /** A login moves lastLoginAt only when it is older than this: no write per handshake. */
 export const LAST_LOGIN_PRECISION_MS = 60_000;
-/** How often the last-login stamps of recent logins are written, all in one commit. */
-export const LOGIN_STAMP_FLUSH_MS = 1000;
-/** Limit: stamps waiting to be written; at this many they are written at once. */
-export const LOGIN_STAMP_BATCH_MAX = 1000;
 /** Bytes of CSPRNG output in a key-linking challenge, after its purpose. */
 const LINK_CHALLENGE_BYTES = 32;
 /** What a key-linking challenge begins with. */
@@ -94,17 +91,12 @@ export interface AccountServiceOptions {
 
 export class AccountService {
   private readonly now: () => number;
-  /** Last-login stamps not yet written: account id -> time. */
-  private stamps = new Map<string, number>();
-  private writingStamps: Promise<void> | undefined;
-  /** The batch being written, still shown by this instance until it is in the store. */
-  private stampsInFlight: Map<string, number> | undefined;
-  private readonly stampTimer: NodeJS.Timeout;
+  /** Last-login stamps not yet written. */
+  private readonly stamps: LoginStamps;
 
   constructor(private readonly options: AccountServiceOptions) {
     this.now = options.now ?? (() => Date.now());
-    this.stampTimer = setInterval(() => this.flushInBackground(), LOGIN_STAMP_FLUSH_MS);
-    this.stampTimer.unref();
+    this.stamps = new LoginStamps(options.store, options.onEventError);
   }
 
   /**
@@ -215,7 +207,7 @@ export class AccountService {
     await tokens.revokeSubject(account.id, 'account deleted');
     for (const key of account.publicKeys) await tokens.revokeSubject(keySubject(key), 'account deleted');
     // A login's stamp must not land on a new account made later with the same id.
-    this.stamps.delete(account.id);
+    this.stamps.forget(account.id);
     this.changed({ id: account.id, change: 'deleted' });
     return account;
   }
@@ -312,53 +304,25 @@ export class AccountService {
   recordLogin(account: AccountRecord): void {
     const now = this.now();
     if (account.lastLoginAt !== null && now - account.lastLoginAt < LAST_LOGIN_PRECISION_MS) return;
-    // Not a commit per login: the stamps of every login of the last LOGIN_STAMP_FLUSH_MS are
-    // written together (this instance reads its own stamps at once; others within that time).
-    this.stamps.set(account.id, now);
+    // Not a commit per login: written with the other stamps of the last LOGIN_STAMP_FLUSH_MS.
+    this.stamps.record(account.id, now);
     // The record may be the one remembered for its key: keep it current, so the next login stamps nothing.
     account.lastLoginAt = now;
-    // Written in the background: a login never waits for it, nor fails with it.
-    if (this.stamps.size >= LOGIN_STAMP_BATCH_MAX) this.flushInBackground();
   }
 
-  private flushInBackground(): void {
-    this.flushLogins().catch((err: unknown) => {
-      // A store that is away is expected: the stamps stay queued and the next flush retries.
-      if (!(err instanceof StoreError && err.code === 'unavailable')) this.options.onEventError?.(err);
-    });
-  }
-
-  /**
-   * Writes the last-login stamps recorded so far, in one commit. Rejects only with the failure
-   * of its own batch, whose stamps are kept for the next try unless a newer one replaced them.
-   */
-  async flushLogins(): Promise<void> {
-    while (this.writingStamps) await this.writingStamps.catch(() => undefined);
-    if (this.stamps.size === 0) return;
-    const batch = this.stamps;
-    this.stamps = new Map();
-    this.stampsInFlight = batch;
-    // In id order, so that two instances writing overlapping batches lock rows in one order.
-    const stamps = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, at]) => ({ id, at }));
-    this.writingStamps = this.options.store.recordLogins(stamps).catch((err: unknown) => {
-      for (const [id, at] of batch) if (!this.stamps.has(id)) this.stamps.set(id, at);
-      throw err;
-    }).finally(() => {
-      this.writingStamps = undefined;
-      this.stampsInFlight = undefined;
-    });
-    await this.writingStamps;
+  /** Writes the last-login stamps recorded so far, in one commit. */
+  flushLogins(): Promise<void> {
+    return this.stamps.flush();
   }
 
   /** Stops the timer and writes the stamps left. */
-  async close(): Promise<void> {
-    clearInterval(this.stampTimer);
-    await this.flushLogins();
+  close(): Promise<void> {
+    return this.stamps.close();
   }
 
   /** The record with this instance's stamp not yet written (queued or being written), if it has a later one. */
   private withStamp(account: AccountRecord): AccountRecord {
-    const stamp = this.stamps.get(account.id) ?? this.stampsInFlight?.get(account.id);
+    const stamp = this.stamps.of(account.id);
     return stamp === undefined || (account.lastLoginAt ?? 0) >= stamp ? account : { ...account, lastLoginAt: stamp };
   }
 

@@ -7,8 +7,9 @@
  * counted (`dropped`, a metric) and logged. No secret, password or token is ever recorded:
  * events are built from the core's events field by field.
  */
-import { AuthError, StoreError } from '../errors.js';
+import { AuthError } from '../errors.js';
 import type { AuditEvent, AuditRecord, RecordStore } from '../store/records.js';
+import { BatchWriter } from './batch-writer.js';
 import type { CoreEmitter } from './events.js';
 
 /** Limit: events waiting to be written; past it new events are counted as dropped. */
@@ -22,33 +23,36 @@ export interface AuditLogOptions {
   store: RecordStore;
   events: CoreEmitter;
   now: () => number;
-  /** A batch could not be written (it stays queued and is retried). */
+  /** A batch could not be written for another reason than a store that is away (it stays queued and is retried). */
   onError?: (err: unknown) => void;
   /** Events were dropped because the queue was full. */
   onDrop?: (count: number) => void;
 }
 
 export class AuditLog {
-  private queue: AuditEvent[] = [];
-  private writing: Promise<void> | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private readonly queue: AuditEvent[] = [];
+  private readonly writer: BatchWriter<AuditEvent[]>;
   /** Events that did not fit the queue since the start. */
   dropped = 0;
 
   constructor(private readonly options: AuditLogOptions) {
-    this.timer = setInterval(() => void this.flush().catch(() => undefined), AUDIT_FLUSH_MS);
-    this.timer.unref();
+    this.writer = new BatchWriter<AuditEvent[]>({
+      take: () => (this.queue.length === 0 ? undefined : this.queue.splice(0, AUDIT_BATCH_MAX)),
+      write: (batch) => options.store.appendAudit(batch),
+      // A failed batch goes back ahead of the events queued since, so the log keeps their order.
+      putBack: (batch) => void this.queue.unshift(...batch),
+    }, AUDIT_FLUSH_MS, options.onError);
     this.listen(options.events);
   }
 
-  /** Events waiting to be written. */
+  /** Events waiting to be written (the batch being written among them). */
   get depth(): number {
-    return this.queue.length;
+    return this.queue.length + (this.writer.inFlight?.length ?? 0);
   }
 
   /** Queues one event (a copy of the fields it names, nothing else). */
   record(type: string, fields: { subject?: string | undefined; address?: string | undefined; door?: string | undefined; code?: string | undefined; detail?: Record<string, unknown> }): void {
-    if (this.queue.length >= AUDIT_QUEUE_MAX) {
+    if (this.depth >= AUDIT_QUEUE_MAX) {
       this.dropped++;
       this.options.onDrop?.(1);
       return;
@@ -57,7 +61,7 @@ export class AuditLog {
       at: this.options.now(), type, subject: fields.subject ?? null, address: fields.address ?? null,
       door: fields.door ?? null, code: fields.code ?? null, detail: fields.detail ?? {},
     });
-    if (this.queue.length >= AUDIT_BATCH_MAX) void this.flush().catch(() => undefined);
+    if (this.queue.length >= AUDIT_BATCH_MAX) this.writer.flushSoon();
   }
 
   /**
@@ -65,28 +69,13 @@ export class AuditLog {
    * failure of a batch it wrote itself (the events stay queued): waiting on another caller's
    * batch, it goes on with its own write whatever that batch's outcome.
    */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing.catch(() => undefined);
-    if (this.queue.length === 0) return;
-    const batch = this.queue.slice(0, AUDIT_BATCH_MAX);
-    this.writing = this.options.store.appendAudit(batch).then(
-      () => {
-        this.queue.splice(0, batch.length);
-      },
-      (err: unknown) => {
-        // A store that is away is expected and retried (the queue depth shows it); anything else is a fault.
-        if (!(err instanceof StoreError && err.code === 'unavailable')) this.options.onError?.(err);
-        throw err;
-      },
-    ).finally(() => (this.writing = undefined));
-    await this.writing;
-    if (this.queue.length > 0) await this.flush();
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** Stops the timer and writes what is left. */
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
   private listen(events: CoreEmitter): void {
