@@ -86,6 +86,37 @@ describe('the batch writer', () => {
     await closed;
   });
 
+  it('puts back the batch of a write that throws at once', async () => {
+    const q = new Held();
+    q.write = () => {
+      throw new Error('statement is closed');
+    };
+    const errors: unknown[] = [];
+    const writer = new BatchWriter<number[]>(q, HOUR, (err) => void errors.push(err));
+    q.queue.push(1, 2, 3);
+    expect(await writer.flush().then(() => 'resolved', (err: Error) => err.message)).to.equal('statement is closed');
+    expect(q.queue).to.deep.equal([1, 2, 3]);
+    expect(writer.inFlight).to.equal(undefined);
+    expect(errors).to.have.length(1);
+  });
+
+  it('runs one background flush at a time: asking again while a write hangs adds no write and no report', async () => {
+    const q = new Held();
+    const errors: unknown[] = [];
+    const writer = new BatchWriter<number[]>(q, HOUR, (err) => void errors.push(err));
+    q.queue.push(1);
+    for (let i = 0; i < 5; i++) writer.flushSoon();
+    await q.settle(new Error('disk I/O error'));
+    await within(2000, 'the failure is reported', async () => errors.length > 0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(q.pending, 'no flushes piled up behind the hung write retry it at once').to.have.length(0);
+    writer.flushSoon();
+    expect(await q.settle('ok'), 'the next flush writes it').to.deep.equal([1]);
+    await within(2000, 'the batch is written', async () => q.written.length === 1);
+    expect(errors).to.have.length(1);
+    await writer.close();
+  });
+
   it('flushes on its timer, and close stops the timer and writes what is left', async () => {
     const q = new Held();
     const writer = new BatchWriter<number[]>(q, 20);
@@ -136,6 +167,7 @@ describe('the last-login stamp queue', () => {
     const failing = stamps.flush().catch(() => undefined);
     await within(2000, 'the write begins', async () => q.pending.length > 0);
     stamps.forget('gone');
+    expect(stamps.of('gone'), 'not shown once deleted, though still being written').to.equal(undefined);
     await q.settle(new Error('disk I/O error'));
     await failing;
     expect(stamps.of('gone')).to.equal(undefined);

@@ -20,6 +20,7 @@ export interface BatchQueue<B> {
 export class BatchWriter<B> {
   private writing: Promise<void> | undefined;
   private current: B | undefined;
+  private background: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
 
   /** `onError` hears of every failed batch but those of a store that is away (expected, and retried). */
@@ -33,9 +34,12 @@ export class BatchWriter<B> {
     return this.current;
   }
 
-  /** Starts a flush without waiting for it (its failure is reported to `onError`). */
+  /**
+   * Starts a flush without waiting for it (its failure is reported to `onError`). One at a time:
+   * while a write hangs, the timer's ticks and full queues do not pile up flushes behind it.
+   */
   flushSoon(): void {
-    this.flush().catch(() => undefined);
+    this.background ??= this.flush().catch(() => undefined).finally(() => (this.background = undefined));
   }
 
   /** Writes everything queued so far, a batch at a time; resolves when it is in the store. */
@@ -45,14 +49,19 @@ export class BatchWriter<B> {
       const batch = this.queue.take();
       if (batch === undefined) return;
       this.current = batch;
-      this.writing = this.queue.write(batch).catch((err: unknown) => {
-        this.queue.putBack(batch);
-        if (!(err instanceof StoreError && err.code === 'unavailable')) this.onError(err);
-        throw err;
-      }).finally(() => {
-        this.writing = undefined;
-        this.current = undefined;
-      });
+      // Through a promise, so that a write that throws at once still puts its batch back.
+      this.writing = Promise.resolve().then(() => this.queue.write(batch)).then(
+        () => {
+          this.current = undefined;
+        },
+        (err: unknown) => {
+          // No longer in flight before it is queued again, so that it is never counted twice.
+          this.current = undefined;
+          this.queue.putBack(batch);
+          if (!(err instanceof StoreError && err.code === 'unavailable')) this.onError(err);
+          throw err;
+        },
+      ).finally(() => (this.writing = undefined));
       await this.writing;
     }
   }

@@ -8,7 +8,7 @@ import { apiPairMatcher } from './api-sig.js';
 import type { RecordStore } from '../store/records.js';
 import type { StateStore } from '../store/state.js';
 import { KeySealer } from './key-seal.js';
-import { AuthError, asAuthError } from '../errors.js';
+import { AuthError, StoreError, asAuthError } from '../errors.js';
 import type { AccountRecord } from '../store/records.js';
 import { createEmitter, emitSafely, type CoreEmitter } from './events.js';
 import { AccountService } from './accounts.js';
@@ -197,9 +197,14 @@ export class Core {
   }
 
   async close(): Promise<void> {
-    // What is queued for the audit log, and the last-login stamps, are written before the stores close.
-    await this.audit.close().catch((err: unknown) => this.options.onBackgroundError?.(err));
-    await this.accounts.close().catch((err: unknown) => this.options.onBackgroundError?.(err));
+    // What is queued for the audit log, and the last-login stamps, are written before the stores
+    // close. Their writers report a failed batch themselves, but for a store that is away: here
+    // that one is reported too, since what it kept queued is lost now.
+    const away = (err: unknown) => {
+      if (err instanceof StoreError && err.code === 'unavailable') this.options.onBackgroundError?.(err);
+    };
+    await this.audit.close().catch(away);
+    await this.accounts.close().catch(away);
     this.events.clearListeners();
     await this.unsubscribe?.().catch(() => undefined);
     await Promise.all([this.store.close(), this.state.close()]);

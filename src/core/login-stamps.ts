@@ -32,7 +32,7 @@ export class LoginStamps {
 
   /** This instance's stamp of an account that is not in the store yet (queued or being written). */
   of(id: string): number | undefined {
-    return this.waiting.get(id) ?? this.writer.inFlight?.get(id);
+    return this.waiting.get(id) ?? (this.dropped.has(id) ? undefined : this.writer.inFlight?.get(id));
   }
 
   /** Drops a deleted account's stamp, so it cannot land on a new account made later with the same id. */
