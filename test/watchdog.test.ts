@@ -28,9 +28,9 @@ describe('the test run watchdog', function () {
     const run = await runChild('stall', { TEST_STALL_LIMIT_MS: '2000', TEST_HUNG_REPORT: report });
     expect(run.signal).to.equal('SIGKILL');
     expect(run.stdout, 'killed before the 30 s loop ended').to.equal('');
-    expect(run.stderr).to.match(/watchdog: the event loop has been blocked for \d+ s, in: a test that blocks the event loop/);
+    expect(run.stderr).to.match(/watchdog: the event loop has been blocked for \d+ s; the last test started: a test that blocks the event loop/);
     expect(run.stderr).to.include('watchdog: ending the run');
-    expect(readFileSync(report, 'utf8')).to.match(/^\nwatchdog: the event loop has been blocked for \d+ s, in: a test that blocks the event loop\n/);
+    expect(readFileSync(report, 'utf8')).to.match(/^\nwatchdog: the event loop has been blocked for \d+ s; the last test started: a test that blocks the event loop\n[\s\S]*watchdog: ending the run/);
   });
 
   it('ends a process still alive TEST_EXIT_LIMIT_MS after the run, naming its open handles', async () => {

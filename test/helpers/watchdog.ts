@@ -5,10 +5,10 @@
  * would run into CI's time limit with nothing said. So:
  *
  * - A worker thread watches a heartbeat the main thread writes every second. When the event
- *   loop has been blocked for `STALL_LIMIT_MS`, it writes which test was running and the
- *   native stacks of the process's threads (gdb, when installed) to stderr, writes the same
- *   report to the file TEST_HUNG_REPORT names (when set, for CI), and kills the process: the
- *   run fails at once, and says where.
+ *   loop has been blocked for `STALL_LIMIT_MS`, it reports the last test that started and the
+ *   native stacks of the process's threads (gdb, when installed), to the file TEST_HUNG_REPORT
+ *   names (when set, for CI) and to stderr, and kills the process: the run fails at once, and
+ *   says where.
  * - `EXIT_LIMIT_MS` after the run's last hook the process must have exited; if not, it
  *   writes the handles still open and exits with 1.
  */
@@ -21,24 +21,23 @@ export const STALL_LIMIT_MS = fromEnv('TEST_STALL_LIMIT_MS', 120_000);
 export const EXIT_LIMIT_MS = fromEnv('TEST_EXIT_LIMIT_MS', 30_000);
 const TITLE_BYTES = 1024;
 
-// [0] the last heartbeat, in seconds since `started`; [1] length of the title; then the title's UTF-8 bytes.
-const started = Date.now();
+// [0] heartbeats so far; [1] length of the title; then the title's UTF-8 bytes.
 const shared = new SharedArrayBuffer(8 + TITLE_BYTES);
 const header = new Int32Array(shared, 0, 2);
 const titleBytes = new Uint8Array(shared, 8, TITLE_BYTES);
+const CHECK_MS = 5000;
 
-// Plain JavaScript (no loader in a worker started from a string), run with eval.
+// Plain JavaScript (no loader in a worker started from a string), run with eval. It counts its
+// own checks that saw no new heartbeat, so a step of the wall clock can neither fake a stall nor
+// hide one. The report goes to the file first, then a backstop kill is armed, and only then to
+// stderr: a blocked stderr (a full pipe) cannot keep a hung run alive.
 const WATCHER = `
 const { workerData } = require('node:worker_threads');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { appendFileSync, existsSync, readdirSync, readFileSync, writeSync } = require('node:fs');
-const { shared, pid, stallLimitMs, reportFile, started } = workerData;
+const { shared, pid, stallLimitMs, reportFile, checkMs } = workerData;
 const header = new Int32Array(shared, 0, 2);
 const title = () => Buffer.from(new Uint8Array(shared, 8, Atomics.load(header, 1))).toString('utf8');
-const say = (text) => {
-  writeSync(2, text + '\\n');
-  if (reportFile) appendFileSync(reportFile, text + '\\n');
-};
 function nativeStacks() {
   if (existsSync('/usr/bin/gdb')) {
     try {
@@ -53,18 +52,25 @@ function nativeStacks() {
     return 'no stacks: ' + e.message;
   }
 }
+let seen = Atomics.load(header, 0);
+let stalledChecks = 0;
 setInterval(() => {
-  const blockedMs = Date.now() - started - Atomics.load(header, 0) * 1000;
-  if (blockedMs < stallLimitMs) return;
-  say('\\nwatchdog: the event loop has been blocked for ' + Math.round(blockedMs / 1000) + ' s, in: ' + (title() || '(no test yet)'));
-  say(nativeStacks());
-  say('watchdog: ending the run (a hung test run must fail, not run into the CI time limit)');
+  const beats = Atomics.load(header, 0);
+  stalledChecks = beats === seen ? stalledChecks + 1 : 0;
+  seen = beats;
+  if (stalledChecks * checkMs < stallLimitMs) return;
+  const head = '\\nwatchdog: the event loop has been blocked for ' + (stalledChecks * checkMs) / 1000 + ' s; the last test started: ' + (title() || '(none yet)') + '\\n';
+  if (reportFile) appendFileSync(reportFile, head);
+  const rest = nativeStacks() + '\\nwatchdog: ending the run (a hung test run must fail, not run into the CI time limit)\\n';
+  if (reportFile) appendFileSync(reportFile, rest);
+  spawn('/bin/sh', ['-c', 'sleep 10; kill -9 ' + pid], { detached: true, stdio: 'ignore' }).unref();
+  writeSync(2, head + rest);
   process.kill(pid, 'SIGKILL');
-}, 5000);
+}, checkMs);
 `;
 
 function beat(): void {
-  Atomics.store(header, 0, Math.floor((Date.now() - started) / 1000));
+  Atomics.add(header, 0, 1);
 }
 
 /** Starts the watcher (once per process); neither it nor the heartbeat keeps the process alive. */
@@ -72,9 +78,8 @@ export function startWatchdog(): void {
   const registry = globalThis as typeof globalThis & { keygateWatchdog?: boolean };
   if (registry.keygateWatchdog) return;
   registry.keygateWatchdog = true;
-  beat();
   setInterval(beat, 1000).unref();
-  new Worker(WATCHER, { eval: true, workerData: { shared, pid: process.pid, stallLimitMs: STALL_LIMIT_MS, reportFile: process.env.TEST_HUNG_REPORT, started } }).unref();
+  new Worker(WATCHER, { eval: true, workerData: { shared, pid: process.pid, stallLimitMs: STALL_LIMIT_MS, reportFile: process.env.TEST_HUNG_REPORT, checkMs: CHECK_MS } }).unref();
 }
 
 /** Records the test now running, for the watcher's report. */
