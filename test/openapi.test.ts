@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config.js';
 import { httpRouter } from '../src/server/http/routes.js';
 import { KEYGATE_VERSION, openApiDocument } from '../src/server/http/openapi/document.js';
 import { basic, bearer, type Reply } from './helpers/http.js';
-import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TEST_SECRETS, type TestKeygate } from './helpers/keygate.js';
+import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TEST_SECRETS, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { loadOpenApi, OpenApiCheck, OPENAPI_FILE } from './helpers/openapi.js';
 import { bufferJson } from './helpers/ws.js';
 
@@ -39,9 +39,10 @@ describe('OpenAPI document', function () {
   this.timeout(60_000);
   let kg: TestKeygate;
   const check = new OpenApiCheck();
+  const clock = new TestClock();
 
   before(async () => {
-    kg = await startTestKeygate({ METRICS_TOKEN, RATE_LIMITS: 'off', LOGIN_REDIRECT_ORIGINS: 'https://app.example' });
+    kg = await startTestKeygate({ METRICS_TOKEN, RATE_LIMITS: 'off', LOGIN_REDIRECT_ORIGINS: 'https://app.example' }, undefined, { now: clock.now });
   });
   after(() => kg.stop());
 
@@ -157,13 +158,18 @@ describe('OpenAPI document', function () {
     await call('POST', '/api/provision', { user: 'app-user-1', resources: 'all' }, API, 400);
     await call('DELETE', '/api/accounts/app-user-1', undefined, API, 204);
 
+    clock.advance(2000); // the request is 2 s younger than the tour's first login
     const created = await call('POST', '/api/login-requests', { postLoginURL: 'https://app.example/back?t={token}', requiredRoles: [], note: 'kept' }, API, 201);
     const { loginUrl, token: requestToken } = created.body as { loginUrl: string; token: string };
     const pageId = new URL(loginUrl).searchParams.get('loginRequest')!;
     await call('GET', `/api/login-requests/${pageId}/info`, undefined, {}, 200);
     await call('GET', `/api/login-requests/${requestToken}`, undefined, API, 409);
-    await call('POST', `/api/login-requests/${pageId}/complete`, undefined, bearer(fresh), 200);
-    await call('POST', `/api/login-requests/${pageId}/complete`, undefined, bearer(fresh), 409);
+    // Only a login made for the request completes it, not `fresh`'s older one.
+    const made = await call('POST', '/api/login', { username: 'tourist', password: 'tourist password' }, {}, 200);
+    const madeToken = (made.body as { userAuth: { token: string } }).userAuth.token;
+    await call('POST', `/api/login-requests/${pageId}/complete`, undefined, bearer(fresh), 403);
+    await call('POST', `/api/login-requests/${pageId}/complete`, undefined, bearer(madeToken), 200);
+    await call('POST', `/api/login-requests/${pageId}/complete`, undefined, bearer(madeToken), 409);
     await call('GET', `/api/login-requests/${requestToken}`, undefined, API, 200);
     await call('GET', `/api/login-requests/${requestToken}`, undefined, API, 410);
     await call('GET', `/api/login-requests/${requestToken}?allowDuplicateRequest=true`, undefined, API, 200);
