@@ -17,7 +17,7 @@ type Stamps = Map<string, number>;
 export class LoginStamps {
   private waiting: Stamps = new Map();
   /** Accounts deleted while their stamp was being written: a failed write does not queue it again. */
-  private dropped = new Set<string>();
+  private readonly dropped = new Set<string>();
   private readonly writer: BatchWriter<Stamps>;
 
   constructor(private readonly store: RecordStore, onError?: (err: unknown) => void) {
