@@ -3,22 +3,12 @@
  * loop and a process that never exits both end with a report instead of running into CI's limit.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runScript } from './helpers/cli.js';
 import { tempDir } from './helpers/keygate.js';
 
-function runChild(mode: 'stall' | 'linger', env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/watchdog-child.ts', mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const started = performance.now();
-  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - started })),
-  );
-}
+const runChild = (mode: 'stall' | 'linger', env: Record<string, string>) => runScript('test/helpers/watchdog-child.ts', env, [mode]);
 
 describe('the test run watchdog', function () {
   this.timeout(60_000);
