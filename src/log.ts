@@ -9,6 +9,8 @@
  * The paths are exact, not wildcards: pino's redaction of `*.x` walks every field of every
  * line and costs about six times the line itself (30 µs against 4.5 µs, bench of 2026-11-22),
  * while exact paths cost little.
+ *
+ * Lines go to standard output with a synchronous write each (see `logDestination`).
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 
@@ -24,7 +26,18 @@ export const SECRET_CONTAINERS = [
 /** Paths redacted from every log line. */
 export const REDACT_PATHS = SECRET_CONTAINERS.flatMap((c) => SECRET_FIELDS.map((f) => `${c}${f}`));
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/**
+ * Standard output, written synchronously: each line is in the kernel when the log call returns,
+ * so a crash or `kill -9` loses none, and a log reader slower than keygate slows keygate
+ * rather than filling its memory. pino's default stream writes on libuv's thread pool instead:
+ * one thread hop a line, which cost ~75 µs of CPU a websocket handshake at info (bench of
+ * 2026-11-22, bench/FINDINGS.md), more than the synchronous write itself.
+ */
+export function logDestination(fd = 1): DestinationStream {
+  return pino.destination({ fd, sync: true });
+}
+
+export function createLogger(level: string, destination: DestinationStream = logDestination()): Logger {
   return pino(
     { level, base: { name: 'keygate' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     destination,

@@ -1,6 +1,7 @@
 /** The logger's second line of defence: secret fields are redacted wherever keygate's lines can hold them. */
 import { expect } from 'chai';
 import { SECRET_CONTAINERS, createLogger, SECRET_FIELDS } from '../src/log.js';
+import { runScript } from './helpers/cli.js';
 import { LogScan } from './helpers/log-scan.js';
 
 function capture() {
@@ -57,5 +58,16 @@ describe('the test run\'s log scan (test/helpers/log-scan.ts)', () => {
       expect(() => scan.scan(), leak).to.throw(/1 secrets reached a log/);
       lines.pop();
     }
+  });
+});
+
+describe('log destination', () => {
+  it('writes each line before the log call returns, so a kill -9 right after it loses nothing', async function () {
+    this.timeout(30_000);
+    const result = await runScript('test/helpers/log-then-kill.ts', { UV_THREADPOOL_SIZE: '1' }, []);
+    expect(result.signal).to.equal('SIGKILL');
+    const lines = result.stdout.split('\n').filter((l) => l !== '');
+    expect(lines).to.have.length(1);
+    expect(JSON.parse(lines[0]!)).to.include({ event: 'test.line', msg: 'written before the kill', level: 30 });
   });
 });
