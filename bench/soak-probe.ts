@@ -11,9 +11,16 @@
  * On SIGUSR2 it writes one line to stderr: PROBE_PREFIX and JSON with the listener count of
  * each event of those emitters that are still alive, summed by constructor name, and the total.
  * A listener leak on a long-lived emitter shows as a total that grows with the handshakes.
+ *
+ * It also watches the collector: the line carries the V8 heap in use as the latest full
+ * (mark-compact) collection left it. A sample of the heap taken at any other moment lands
+ * anywhere on the collector's sawtooth (in one run from 26 to 75 MiB within a minute); what a
+ * full collection leaves is the live heap, the figure a leak makes grow.
  */
 import { EventEmitter } from 'node:events';
 import { Server } from 'node:net';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 
 /** Keep equal to PROBE_PREFIX in bench/server.ts (this file is compiled alone and imports nothing of ours). */
 const PREFIX = 'keygate-bench-probe ';
@@ -46,7 +53,21 @@ export interface ProbeLine {
   listeners: number;
   /** By constructor name (only names with listeners): emitters, listeners, and listeners per event. */
   byType: Record<string, { emitters: number; listeners: number; events: Record<string, number> }>;
+  /** Full collections since the probe started, and the heap in use after the latest (null before the first). */
+  fullGcs: number;
+  liveHeapBytes: number | null;
 }
+
+let fullGcs = 0;
+let liveHeapBytes: number | null = null;
+// Entries arrive shortly after their collection; the heap read then is what it left, plus the little allocated since.
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+    fullGcs++;
+    liveHeapBytes = getHeapStatistics().used_heap_size;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 let seq = 0;
 process.on('SIGUSR2', () => {
@@ -55,7 +76,7 @@ process.on('SIGUSR2', () => {
     const e = ref.deref();
     if (e) seen.add(e);
   }
-  const line: ProbeLine = { seq: ++seq, emitters: seen.size, listeners: 0, byType: {} };
+  const line: ProbeLine = { seq: ++seq, emitters: seen.size, listeners: 0, byType: {}, fullGcs, liveHeapBytes };
   for (const e of seen) {
     const names = e.eventNames();
     if (names.length === 0) continue;

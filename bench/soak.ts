@@ -12,7 +12,8 @@
  * - its stderr, for process warnings such as MaxListenersExceededWarning.
  *
  * The server runs without --expose-gc, so nothing forces a collection: memory growth compares the
- * medians of the first and the last third of the samples. Handles and listeners are also read at
+ * medians of the first and the last third of the samples. The heap is judged as the latest full
+ * collection left it (the probe's live heap); the heap in use at the sample is reported beside it. Handles and listeners are also read at
  * rest (no load, the generator's sockets closed) before and after.
  */
 import { randomBytes } from 'node:crypto';
@@ -77,6 +78,8 @@ async function read(server: KeygateProcess, token: string, t0: number): Promise<
       heapUsedBytes: one('nodejs_heap_size_used_bytes'),
       heapTotalBytes: one('nodejs_heap_size_total_bytes'),
       externalBytes: one('nodejs_external_memory_bytes'),
+      liveHeapBytes: probe.liveHeapBytes ?? NaN,
+      fullGcs: probe.fullGcs,
       activeHandles: one('nodejs_active_handles_total'),
       activeResources: one('nodejs_active_resources_total'),
       openSockets: one('keygate_open_sockets'),
@@ -101,7 +104,7 @@ async function atRest(server: KeygateProcess, token: string, t0: number): Promis
 }
 
 function thirdOf(samples: SoakSample[]): SoakThird {
-  const m = (k: keyof SoakSample) => median(samples.map((s) => s[k]));
+  const m = (k: keyof SoakSample) => median(samples.map((s) => s[k]).filter((v) => !Number.isNaN(v)));
   return {
     samples: samples.length,
     handshakesAtEnd: samples[samples.length - 1]?.handshakes ?? NaN,
@@ -109,6 +112,7 @@ function thirdOf(samples: SoakSample[]): SoakThird {
     heapUsedBytes: m('heapUsedBytes'),
     heapTotalBytes: m('heapTotalBytes'),
     externalBytes: m('externalBytes'),
+    liveHeapBytes: m('liveHeapBytes'),
     activeHandles: m('activeHandles'),
     openSockets: m('openSockets'),
     listeners: m('listeners'),
@@ -168,9 +172,16 @@ export async function soakPhase(ws: Worker, p: Params, log: (s: string) => void)
     if (capHit) log(`  time cap of ${p.soakMaxMs / 1000} s hit after ${ok} of ${p.soakHandshakes} handshakes`);
 
     const after = await atRest(server, token, t0);
+    // A sample's live heap counts only when a full collection ran since the sample before it
+    // (or since the reading at rest, for the first): otherwise it is an older collection's figure.
+    let gcsSeen = before.fullGcs;
+    for (const s of samples) {
+      if (s.fullGcs <= gcsSeen) s.liveHeapBytes = NaN;
+      gcsSeen = Math.max(gcsSeen, s.fullGcs);
+    }
     const k = Math.floor(samples.length / 3);
     const thirds = k === 0 ? [] : [samples.slice(0, k), samples.slice(k, samples.length - k), samples.slice(samples.length - k)].map(thirdOf);
-    const growth = (key: 'rssBytes' | 'heapUsedBytes') => (thirds.length ? thirds[2]![key] / thirds[0]![key] - 1 : NaN);
+    const growth = (key: 'rssBytes' | 'heapUsedBytes' | 'liveHeapBytes') => (thirds.length ? thirds[2]![key] / thirds[0]![key] - 1 : NaN);
     const listeners = samples.map((s) => s.listeners);
     return {
       target: p.soakHandshakes,
@@ -190,6 +201,8 @@ export async function soakPhase(ws: Worker, p: Params, log: (s: string) => void)
       thirds,
       rssGrowth: growth('rssBytes'),
       heapGrowth: growth('heapUsedBytes'),
+      liveHeapGrowth: growth('liveHeapBytes'),
+      fullGcs: after.fullGcs - before.fullGcs,
       listenersMin: Math.min(...listeners),
       listenersMax: Math.max(...listeners),
       before,

@@ -76,6 +76,10 @@ export interface SoakSample {
   heapUsedBytes: number;
   heapTotalBytes: number;
   externalBytes: number;
+  /** The heap in use after the latest full collection (bench/soak-probe.ts); in the soak's samples, NaN unless a full collection ran since the sample before. */
+  liveHeapBytes: number;
+  /** Full collections since the server started (bench/soak-probe.ts). */
+  fullGcs: number;
   /** nodejs_active_handles_total, nodejs_active_resources_total */
   activeHandles: number;
   activeResources: number;
@@ -103,6 +107,8 @@ export interface SoakThird {
   heapUsedBytes: number;
   heapTotalBytes: number;
   externalBytes: number;
+  /** Over the samples with a full collection since the sample before; NaN if the third had none. */
+  liveHeapBytes: number;
   activeHandles: number;
   openSockets: number;
   listeners: number;
@@ -129,7 +135,11 @@ export interface SoakResult {
   thirds: SoakThird[];
   /** Median of the last third over the first, minus 1. */
   rssGrowth: number;
+  /** Of the heap in use when sampled (anywhere on the collector's sawtooth), and of the live heap (after the latest full collection). */
   heapGrowth: number;
+  liveHeapGrowth: number;
+  /** Full collections during the soak, as the probe counted them. */
+  fullGcs: number;
   listenersMin: number;
   listenersMax: number;
   before: SoakRest;
