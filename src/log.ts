@@ -33,8 +33,8 @@ export const REDACT_PATHS = SECRET_CONTAINERS.flatMap((c) => SECRET_FIELDS.map((
  * one thread hop a line, which cost ~75 µs of CPU a websocket handshake at info (bench of
  * 2026-11-22, bench/FINDINGS.md), more than the synchronous write itself.
  */
-export function logDestination(fd = 1): DestinationStream {
-  return pino.destination({ fd, sync: true });
+export function logDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
 }
 
 export function createLogger(level: string, destination: DestinationStream = logDestination()): Logger {
