@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { Core } from './core/index.js';
 import { resolveApiCredentials, resolveSigningKeySecret } from './credentials.js';
 import { createLogger, type Logger } from './log.js';
+import { LogOutput } from './log-output.js';
 import { startServer, type RunningServer } from './server/index.js';
 import { openStores } from './store/index.js';
 
@@ -49,9 +50,14 @@ function maintenance(core: Core, config: Config, log: Logger): NodeJS.Timeout[] 
 export interface KeygateOptions {
   /** The clock (ms since the epoch) the core reads; tests inject one to move time without sleeping. */
   now?: () => number;
+  /** Where `log` writes, for the metrics of its failures (made here with the log when no log is given). */
+  logOutput?: LogOutput;
 }
 
-export async function startKeygate(config: Config, log: Logger = createLogger(config.logLevel), options: KeygateOptions = {}): Promise<Keygate> {
+/** Starts keygate; without `log`, it logs to standard output (src/log-output.ts) at config.logLevel. */
+export async function startKeygate(config: Config, givenLog?: Logger, options: KeygateOptions = {}): Promise<Keygate> {
+  const logOutput = givenLog === undefined ? new LogOutput() : options.logOutput;
+  const log = givenLog ?? createLogger(config.logLevel, logOutput);
   const credentials = resolveApiCredentials(config, log);
   const signingKeySecret = resolveSigningKeySecret(config, log);
   const { records, state } = await openStores(config, options.now);
@@ -77,7 +83,7 @@ export async function startKeygate(config: Config, log: Logger = createLogger(co
   core.events.on('login.refused', (e) => log.info({ event: 'login.refused', ...e }, 'login refused'));
   core.events.on('grant.issued', (e) => log.info({ event: 'grant.issued', ...e }, 'grant issued'));
   core.events.on('token.revoked', (e) => log.info({ event: 'token.revoked', ...e }, 'token revoked'));
-  const server = await startServer(core, config, log).catch(async (err: unknown) => {
+  const server = await startServer(core, config, log, logOutput).catch(async (err: unknown) => {
     await core.close();
     throw err;
   });

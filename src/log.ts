@@ -10,9 +10,10 @@
  * line and costs about six times the line itself (30 µs against 4.5 µs, bench of 2026-11-22),
  * while exact paths cost little.
  *
- * Lines go to standard output with a synchronous write each (see `logDestination`).
+ * Lines go to standard output with a synchronous write each (src/log-output.ts).
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { LogOutput } from './log-output.js';
 
 export type { Logger };
 
@@ -26,18 +27,7 @@ export const SECRET_CONTAINERS = [
 /** Paths redacted from every log line. */
 export const REDACT_PATHS = SECRET_CONTAINERS.flatMap((c) => SECRET_FIELDS.map((f) => `${c}${f}`));
 
-/**
- * Standard output, written synchronously: each line is in the kernel when the log call returns,
- * so a crash or `kill -9` loses none, and a log reader slower than keygate slows keygate
- * rather than filling its memory. pino's default stream writes on libuv's thread pool instead:
- * one thread hop a line, which cost ~75 µs of CPU a websocket handshake at info (bench of
- * 2026-11-22, bench/FINDINGS.md), more than the synchronous write itself.
- */
-export function logDestination(): DestinationStream {
-  return pino.destination({ dest: 1, sync: true });
-}
-
-export function createLogger(level: string, destination: DestinationStream = logDestination()): Logger {
+export function createLogger(level: string, destination: DestinationStream = new LogOutput()): Logger {
   return pino(
     { level, base: { name: 'keygate' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     destination,

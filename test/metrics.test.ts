@@ -4,7 +4,12 @@ import { PrivateKey } from '@textile/hub';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { login as keypairLogin, loginOverHttp } from '../src/client/index.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
-import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, type TestKeygate } from './helpers/keygate.js';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { loadConfig } from '../src/config.js';
+import { startKeygate } from '../src/keygate.js';
+import { LogOutput } from '../src/log-output.js';
+import { createLogger } from '../src/log.js';
+import { startTestKeygate, tempDir, TEST_API_KEY, TEST_API_SECRET, TEST_SECRETS, type TestKeygate } from './helpers/keygate.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
 const API = basic(TEST_API_KEY, TEST_API_SECRET);
@@ -80,12 +85,36 @@ describe('metrics (Prometheus)', function () {
     const families = await scrape();
     const names = new Set(families.map((f) => f.name));
     for (const name of ['keygate_open_sockets', 'keygate_pending_handshakes', 'keygate_hash_queue_depth', 'keygate_hashes_running',
-      'keygate_store_latency_seconds', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+      'keygate_store_latency_seconds', 'keygate_log_write_failures', 'keygate_log_lines_dropped', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       expect(names.has(name), name).to.equal(true);
     }
     expect(value(families, 'keygate_store_latency_seconds', { store: 'records', backend: 'sqlite' })).to.be.above(0);
     expect(value(families, 'keygate_store_latency_seconds', { store: 'state', backend: 'memory' })).to.be.above(0);
     expect(value(families, 'keygate_pending_handshakes')).to.equal(0);
+  });
+
+  it('a log output that fails (/dev/full) fails no request, and its failures and dropped lines show', async () => {
+    const dataDir = tempDir();
+    const fd = openSync('/dev/full', 'w');
+    const reports: string[] = [];
+    const logOutput = new LogOutput({ fd, backlogMax: 2048, report: (t) => void reports.push(t) });
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...TEST_SECRETS, LOG_LEVEL: 'info', METRICS_TOKEN, RATE_LIMITS: 'off' });
+    const other = await startKeygate(config, createLogger('info', logOutput), { logOutput });
+    try {
+      const http = client(other.url);
+      for (let i = 0; i < 20; i++) expect((await http.get('/healthz')).status).to.equal(200);
+      expect((await http.post('/api/users', { username: 'logless', password: PASSWORD })).status).to.equal(201);
+      expect((await http.post('/api/login', { username: 'logless', password: PASSWORD })).status).to.equal(200);
+      const reply = await fetch(`${other.url}/metrics`, { headers: bearer(METRICS_TOKEN) });
+      const families = parsePrometheusTextFormat(await reply.text());
+      expect(value(families, 'keygate_log_write_failures')).to.be.above(0);
+      expect(value(families, 'keygate_log_lines_dropped')).to.be.above(0);
+      expect(reports[0]).to.match(/writing the log failed \(ENOSPC\)/);
+    } finally {
+      await other.close();
+      closeSync(fd);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('is served without a token on METRICS_PORT only, and not on the main port without METRICS_TOKEN', async () => {

@@ -10,6 +10,7 @@ import type WebSocket from 'ws';
 import type { Config } from '../config.js';
 import type { Core } from '../core/index.js';
 import type { Logger } from '../log.js';
+import type { LogOutput } from '../log-output.js';
 import { AuthError } from '../errors.js';
 import { cors } from './http/cors.js';
 import { accessLog } from './http/access-log.js';
@@ -78,9 +79,9 @@ export function createApp(core: Core, config: Config, log: Logger, sockets: Read
   return app;
 }
 
-export async function startServer(core: Core, config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(core: Core, config: Config, log: Logger, logOutput?: LogOutput): Promise<RunningServer> {
   let openSockets = () => 0;
-  const metrics = new Metrics(core, () => openSockets());
+  const metrics = new Metrics(core, () => openSockets(), logOutput);
   const sockets = socketRoutes(core, config, log, metrics);
   const drain = new Drain();
   const app = createApp(core, config, log, sockets, drain, metrics);

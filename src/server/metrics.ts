@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Core } from '../core/index.js';
 import type { ErrorCode } from '../errors.js';
+import type { LogOutput } from '../log-output.js';
 
 /** Limit: how long a scrape waits for a store's ping before counting it as an error. */
 export const METRICS_PING_TIMEOUT_MS = 1000;
@@ -28,7 +29,8 @@ export class Metrics {
   readonly pendingHandshakes = new Gauge({ name: 'keygate_pending_handshakes', help: 'Websocket handshakes under way.', registers: [this.registry] });
   readonly storeErrors = new Counter({ name: 'keygate_store_errors_total', help: 'Store pings at scrape time that failed or timed out.', labelNames: ['store'] as const, registers: [this.registry] });
 
-  constructor(core: Core, openSockets: () => number) {
+  /** `logOutput`: where the log writes, when it is keygate's own (its failures are gauges here). */
+  constructor(core: Core, openSockets: () => number, logOutput?: LogOutput) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     new Gauge({ name: 'keygate_open_sockets', help: 'Open websockets.', registers, collect() {
@@ -45,6 +47,12 @@ export class Metrics {
     } });
     new Gauge({ name: 'keygate_audit_dropped', help: 'Audit events dropped because the queue was full (AUDIT_QUEUE_MAX), since the start.', registers, collect() {
       this.set(core.audit.dropped);
+    } });
+    new Gauge({ name: 'keygate_log_write_failures', help: 'Writes of log lines to standard output that failed (EAGAIN, ENOSPC, EPIPE, ...), since the start.', registers, collect() {
+      this.set(logOutput?.failures ?? 0);
+    } });
+    new Gauge({ name: 'keygate_log_lines_dropped', help: 'Log lines dropped because the backlog of unwritten lines was full (LOG_BACKLOG_MAX), since the start.', registers, collect() {
+      this.set(logOutput?.dropped ?? 0);
     } });
     const storeErrors = this.storeErrors;
     new Gauge({ name: 'keygate_store_latency_seconds', help: 'Round trip of a trivial query to each store, at scrape time.', labelNames: ['store', 'backend'] as const, registers, async collect() {
