@@ -37,6 +37,11 @@ const pct = (x: number) => `${x >= 0 ? '+' : ''}${f1(100 * x)} %`;
 const count = (n: number) => n.toLocaleString('en-US');
 const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
+/** A measured figure: results saved as JSON hold null (or nothing) where the run had NaN. */
+const finite = (x: number | null | undefined): x is number => typeof x === 'number' && Number.isFinite(x);
+/** Full collections during the soak (results from before 2026-11-22 13:05 do not have them). */
+const fullGcs = (s: SoakResult) => (finite(s.fullGcs) ? count(s.fullGcs) : 'unknown');
+
 /** Issue 12, item 6: RSS and heap flat over the soak (under +10 % from the first third to the last), no handle or listener leak. */
 export function judgeSoak(s: SoakResult | undefined): Target[] {
   if (!s) return [];
@@ -44,8 +49,8 @@ export function judgeSoak(s: SoakResult | undefined): Target[] {
   const maxListenerWarnings = s.warnings.MaxListenersExceededWarning ?? 0;
   return [
     { item: 'soak', what: `websocket handshakes on one server at c=${s.concurrency}, capped at ${f0(s.maxMs / 1000)} s`, value: `${count(s.handshakes)} in ${f0(s.elapsedMs / 1000)} s, ${f0(s.perSecond)}/s${s.capHit ? ', **time cap hit**' : ''}; ${total(s.errors)} errors`, target: `≥ ${count(s.target)}`, met: s.handshakes >= s.target },
-    { item: 'soak', what: 'server RSS, median of the last third of the samples vs the first', value: `${mib(first?.rssBytes ?? NaN)} → ${mib(last?.rssBytes ?? NaN)} MiB = ${pct(s.rssGrowth)}`, target: '< +10 %', met: s.rssGrowth < 0.1 },
-    { item: 'soak', what: 'server V8 live heap (in use after the latest full collection), median of the last third vs the first', value: Number.isNaN(s.liveHeapGrowth) ? `not measured: no full collection in the first or the last third (${count(s.fullGcs)} in all)` : `${mib(first?.liveHeapBytes ?? NaN)} → ${mib(last?.liveHeapBytes ?? NaN)} MiB = ${pct(s.liveHeapGrowth)} (${count(s.fullGcs)} full collections)`, target: '< +10 %', met: s.liveHeapGrowth < 0.1 },
+    { item: 'soak', what: 'server RSS, median of the last third of the samples vs the first', value: `${mib(first?.rssBytes ?? NaN)} → ${mib(last?.rssBytes ?? NaN)} MiB = ${pct(s.rssGrowth)}`, target: '< +10 %', met: finite(s.rssGrowth) && s.rssGrowth < 0.1 },
+    { item: 'soak', what: 'server V8 live heap (in use after the latest full collection), median of the last third vs the first', value: finite(s.liveHeapGrowth) ? `${mib(first?.liveHeapBytes ?? NaN)} → ${mib(last?.liveHeapBytes ?? NaN)} MiB = ${pct(s.liveHeapGrowth)} (${fullGcs(s)} full collections)` : `not measured: a third of the samples had no full collection (${fullGcs(s)} in all)`, target: '< +10 %', met: finite(s.liveHeapGrowth) && s.liveHeapGrowth < 0.1 },
     { item: 'soak', what: 'server V8 heap in use at the sample, anywhere on the collector\'s sawtooth', value: `${mib(first?.heapUsedBytes ?? NaN)} → ${mib(last?.heapUsedBytes ?? NaN)} MiB = ${pct(s.heapGrowth)}`, target: 'context, not the target', met: null },
     { item: 'soak', what: 'server active handles at rest, before vs after the soak', value: `${s.before.activeHandles} → ${s.after.activeHandles} (under load, medians by third: ${[first, middle, last].map((t) => f0(t?.activeHandles ?? NaN)).join(' / ')})`, target: 'no more after', met: s.after.activeHandles <= s.before.activeHandles },
     { item: 'soak', what: 'listeners on process and the emitters made at start-up; MaxListenersExceededWarning on stderr', value: `${s.before.listeners} at rest before, ${s.listenersMin}–${s.listenersMax} under load, ${s.after.listeners} after; ${maxListenerWarnings} warnings`, target: 'no more after, no warning', met: s.after.listeners <= s.before.listeners && maxListenerWarnings === 0 },
@@ -62,14 +67,14 @@ export function renderSoak(s: SoakResult): string[] {
     + 'and asked a probe preloaded into the server for bench runs only (bench/soak-probe.ts, on SIGUSR2) for the listeners on `process` and on every EventEmitter made before the server listened (the Koa app, the HTTP server, the WebSocketServer, the stores, the log stream, ...); '
     + `the server's stderr is watched for MaxListenersExceededWarning. ${s.samples.length} samples${s.sampleErrors ? ` (${s.sampleErrors} failed)` : ''}. `
     + 'Nothing forces a collection (the server runs without --expose-gc): growth compares the medians of the first and the last third of the samples. '
-    + 'The heap is judged as the latest full (mark-compact) collection left it, which the probe reads as each one ends: the live heap, which a leak makes grow. The heap in use at a sample lands anywhere on the collector\'s sawtooth and is shown beside it. '
+    + 'The heap is judged as the latest full (mark-compact) collection left it, as V8 records it at the end of each (v8.GCProfiler in the probe): the live heap, which a leak makes grow. The heap in use at a sample lands anywhere on the collector\'s sawtooth and is shown beside it. '
     + '"At rest" is read with no load and the generator\'s sockets closed.', '');
   out.push('| | samples | server handshake count at the end | RSS MiB | live heap MiB | heap used MiB | heap total MiB | external MiB | active handles | open sockets | listeners |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const rest = (name: string, r: SoakRest) => `| ${name} | 1 | ${count(r.handshakes)} | ${mib(r.rssBytes)} | ${mib(r.liveHeapBytes)} | ${mib(r.heapUsedBytes)} | ${mib(r.heapTotalBytes)} | ${mib(r.externalBytes)} | ${r.activeHandles} | ${r.openSockets} | ${r.listeners} |`;
   out.push(rest('at rest before', s.before));
   s.thirds.forEach((t, i) => out.push(`| ${['first', 'middle', 'last'][i]} third (medians) | ${t.samples} | ${count(t.handshakesAtEnd)} | ${mib(t.rssBytes)} | ${mib(t.liveHeapBytes)} | ${mib(t.heapUsedBytes)} | ${mib(t.heapTotalBytes)} | ${mib(t.externalBytes)} | ${f0(t.activeHandles)} | ${f0(t.openSockets)} | ${f0(t.listeners)} |`));
   out.push(rest('at rest after', s.after), '');
-  out.push(`RSS ${pct(s.rssGrowth)}, live heap ${pct(s.liveHeapGrowth)}, heap in use at the sample ${pct(s.heapGrowth)} from the first third to the last; ${count(s.fullGcs)} full collections. `
+  out.push(`RSS ${pct(s.rssGrowth)}, live heap ${finite(s.liveHeapGrowth) ? pct(s.liveHeapGrowth) : 'not measured'}, heap in use at the sample ${pct(s.heapGrowth)} from the first third to the last; ${fullGcs(s)} full collections. `
     + `Handles at rest by type, before ${JSON.stringify(s.before.handlesByType)}, after ${JSON.stringify(s.after.handlesByType)}. `
     + `Listeners at rest by emitter type, before ${JSON.stringify(listenerTotals(s.before))}, after ${JSON.stringify(listenerTotals(s.after))}. `
     + `Process warnings on the server's stderr: ${Object.keys(s.warnings).length ? JSON.stringify(s.warnings) : 'none'}.`, '');

@@ -13,14 +13,14 @@
  * A listener leak on a long-lived emitter shows as a total that grows with the handshakes.
  *
  * It also watches the collector: the line carries the V8 heap in use as the latest full
- * (mark-compact) collection left it. A sample of the heap taken at any other moment lands
- * anywhere on the collector's sawtooth (in one run from 26 to 75 MiB within a minute); what a
- * full collection leaves is the live heap, the figure a leak makes grow.
+ * (mark-compact) collection left it, as V8 itself records it at the end of the collection
+ * (v8.GCProfiler). A sample of the heap taken at any other moment lands anywhere on the
+ * collector's sawtooth (in one run from 26 to 75 MiB within a minute); what a full collection
+ * leaves is the live heap, the figure a leak makes grow.
  */
 import { EventEmitter } from 'node:events';
 import { Server } from 'node:net';
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { getHeapStatistics } from 'node:v8';
+import { GCProfiler } from 'node:v8';
 
 /** Keep equal to PROBE_PREFIX in bench/server.ts (this file is compiled alone and imports nothing of ours). */
 const PREFIX = 'keygate-bench-probe ';
@@ -60,17 +60,24 @@ export interface ProbeLine {
 
 let fullGcs = 0;
 let liveHeapBytes: number | null = null;
-// Entries arrive shortly after their collection; the heap read then is what it left, plus the little allocated since.
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+let profiler = new GCProfiler();
+profiler.start();
+
+/** Reads the collections recorded since the last call (V8's figures from the end of each) and starts recording again. */
+function readCollections(): void {
+  const recorded = profiler.stop();
+  profiler = new GCProfiler();
+  profiler.start();
+  for (const gc of recorded?.statistics ?? []) {
+    if (gc.gcType !== 'MarkSweepCompact') continue;
     fullGcs++;
-    liveHeapBytes = getHeapStatistics().used_heap_size;
+    liveHeapBytes = gc.afterGC.heapStatistics.usedHeapSize;
   }
-}).observe({ entryTypes: ['gc'] });
+}
 
 let seq = 0;
 process.on('SIGUSR2', () => {
+  readCollections();
   const seen = new Set<EventEmitter>([process]);
   for (const ref of startup) {
     const e = ref.deref();
