@@ -56,7 +56,8 @@ export interface KeygateOptions {
 
 /** Starts keygate; without `log`, it logs to standard output (src/log-output.ts) at config.logLevel. */
 export async function startKeygate(config: Config, givenLog?: Logger, options: KeygateOptions = {}): Promise<Keygate> {
-  const logOutput = givenLog === undefined ? new LogOutput() : options.logOutput;
+  const ownOutput = givenLog === undefined ? new LogOutput() : undefined;
+  const logOutput = ownOutput ?? options.logOutput;
   const log = givenLog ?? createLogger(config.logLevel, logOutput);
   const credentials = resolveApiCredentials(config, log);
   const signingKeySecret = resolveSigningKeySecret(config, log);
@@ -97,12 +98,14 @@ export async function startKeygate(config: Config, givenLog?: Logger, options: K
       timers.forEach(clearInterval);
       await server.close();
       await core.close();
+      ownOutput?.close();
     },
     async shutdown() {
       timers.forEach(clearInterval);
       const { refused } = await server.drain(config.shutdownGraceMs);
       log.info({ refused, graceMs: config.shutdownGraceMs }, 'keygate drained');
       await core.close();
+      ownOutput?.close();
     },
   };
 }

@@ -50,6 +50,8 @@ export class LogOutput implements DestinationStream {
   private backlogBytes = 0;
   private retry: NodeJS.Timeout | undefined;
   private gone = false;
+  /** After close(): no timer is armed; what cannot be written waits for the next line. */
+  private closed = false;
   private lastReportAt = -Infinity;
   private unreported = { failures: 0, dropped: 0 };
   private lastError = '';
@@ -105,13 +107,19 @@ export class LogOutput implements DestinationStream {
       if (written < head.length) this.backlog[0] = head.subarray(written);
       else this.backlog.shift();
     }
-    if (this.backlog.length > 0 && !this.gone) this.retry = setTimeout(() => this.flush(), LOG_RETRY_MS).unref();
+    if (this.backlog.length > 0 && !this.gone && !this.closed) this.retry = setTimeout(() => this.flush(), LOG_RETRY_MS).unref();
+  }
+
+  /** A last try at what waits, and no timer from now on (the owner of the descriptor may close it). */
+  close(): void {
+    this.closed = true;
+    this.flush();
   }
 
   private keep(bytes: Buffer): void {
     this.backlog.push(bytes);
     this.backlogBytes += bytes.length;
-    this.retry ??= setTimeout(() => this.flush(), LOG_RETRY_MS).unref();
+    if (!this.closed) this.retry ??= setTimeout(() => this.flush(), LOG_RETRY_MS).unref();
   }
 
   private drop(): void {

@@ -67,6 +67,7 @@ describe('log output', () => {
       const lines = text.split('\n').filter((l) => l !== '');
       expect(lines).to.have.length(n);
       lines.forEach((l, i) => expect((JSON.parse(l) as { i: number }).i).to.equal(i));
+      output.close();
     } finally {
       pipe.close();
     }
@@ -89,6 +90,8 @@ describe('log output', () => {
       log.info('one more');
       expect(reports).to.have.length(2);
       expect(reports[1]).to.match(/ENOSPC.*dropped lines since the last report/);
+      output.close();
+      expect(output.waiting, 'what waits stays: nothing could be written').to.be.above(0);
     } finally {
       closeSync(fd);
     }
@@ -109,6 +112,7 @@ describe('log output', () => {
       expect(output.dropped).to.equal(2);
       expect(reports).to.have.length(1);
       expect(reports[0]).to.match(/EPIPE.*logging stopped/);
+      output.close();
     } finally {
       pipe.close();
     }

@@ -112,6 +112,8 @@ describe('metrics (Prometheus)', function () {
       expect(reports[0]).to.match(/writing the log failed \(ENOSPC\)/);
     } finally {
       await other.close();
+      // The output's owner closes it before the descriptor: no retry may write to a reused number.
+      logOutput.close();
       closeSync(fd);
       rmSync(dataDir, { recursive: true, force: true });
     }
