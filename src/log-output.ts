@@ -5,19 +5,29 @@
  * websocket handshake at info (bench of 2026-11-22, bench/FINDINGS.md).
  *
  * When the output cannot take a line, a log call never throws and never waits in a loop:
- * - a blocking pipe whose reader is slow makes the write wait for it (the kernel's own
- *   back-pressure: keygate runs at the reader's pace, and stops while the reader does);
- * - a full non-blocking pipe (EAGAIN) or a failing file (ENOSPC, EIO, ...): the unwritten bytes
- *   wait in a backlog of at most LOG_BACKLOG_MAX bytes and are written, in order, before the
- *   next line, or after LOG_RETRY_MS if none comes; past the bound new lines are dropped and
- *   counted;
- * - a reader that is gone (EPIPE): logging stops.
- * Failures are reported on stderr at most once every LOG_FAILURE_REPORT_MS, and counted for the
+ * - a full blocking pipe makes the write wait for its reader (the kernel's own back-pressure:
+ *   keygate runs at the reader's pace, and stops while the reader does);
+ * - a full non-blocking pipe (EAGAIN; a pipe shared with stderr may have been made non-blocking
+ *   by Node) or a failing file (ENOSPC, EIO, ...): the unwritten bytes wait in a backlog of at
+ *   most LOG_BACKLOG_MAX bytes and are written, in order, before the next line, or after
+ *   LOG_RETRY_MS if none comes; past the bound new lines are dropped and counted;
+ * - a reader that is gone (EPIPE, ECONNRESET): logging stops.
+ * Failures are reported on stderr (one synchronous write that may fail silently: stderr is often
+ * the same failing file or pipe) at most once every LOG_FAILURE_REPORT_MS, and counted for the
  * metrics. (sonic-boom's synchronous mode, which pino.destination gives, sleeps 100 ms on the
  * event loop and tries again on EAGAIN until its stack overflows, and once its backlog is full
  * it never writes again: hence this small writer.)
  */
 import { writeSync } from 'node:fs';
+
+/** The default report: straight to fd 2, never throwing (process.stderr would emit an error nobody handles). */
+function reportOnStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // stderr failing too: the counts stay in the metrics
+  }
+}
 import type { DestinationStream } from 'pino';
 
 /** Limit: bytes of log lines held while the output cannot take them; past it new lines are dropped. */
@@ -37,7 +47,7 @@ export interface LogOutputOptions {
 }
 
 export class LogOutput implements DestinationStream {
-  /** Lines dropped since the start because the backlog was full, or because the reader was gone. */
+  /** Lines dropped since the start: the backlog was full, the reader was gone, or the output was closed. */
   dropped = 0;
   /** Writes that failed since the start. */
   failures = 0;
@@ -48,9 +58,9 @@ export class LogOutput implements DestinationStream {
   /** Bytes not written yet, oldest first (the first may be the rest of a partly written line). */
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
-  private retry: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private gone = false;
-  /** After close(): no timer is armed; what cannot be written waits for the next line. */
+  /** After close(): lines are dropped and counted, and no timer is armed. */
   private closed = false;
   private lastReportAt = -Infinity;
   private unreported = { failures: 0, dropped: 0 };
@@ -59,7 +69,7 @@ export class LogOutput implements DestinationStream {
   constructor(options: LogOutputOptions = {}) {
     this.fd = options.fd ?? 1;
     this.backlogMax = options.backlogMax ?? LOG_BACKLOG_MAX;
-    this.report = options.report ?? ((text) => void process.stderr.write(text));
+    this.report = options.report ?? reportOnStderr;
     this.now = options.now ?? Date.now;
   }
 
@@ -68,32 +78,39 @@ export class LogOutput implements DestinationStream {
     return this.backlogBytes;
   }
 
+  /** Whether a retry of what waits is scheduled (LOG_RETRY_MS). */
+  get retryScheduled(): boolean {
+    return this.timer !== undefined;
+  }
+
   write(line: string): void {
-    if (this.gone) return this.drop();
+    if (this.gone || this.closed) return this.drop();
     if (this.backlogBytes === 0) {
       let written: number;
       try {
         written = writeSync(this.fd, line);
       } catch (err) {
-        this.keep(Buffer.from(line));
-        return this.failed(err);
+        this.failed(err);
+        return this.gone || Buffer.byteLength(line) > this.backlogMax ? this.drop() : this.keep(Buffer.from(line));
       }
-      const bytes = Buffer.byteLength(line);
-      if (written < bytes) this.keep(Buffer.from(line).subarray(written));
+      if (written < Buffer.byteLength(line)) this.keep(Buffer.from(line).subarray(written));
       return;
     }
     if (this.backlogBytes + Buffer.byteLength(line) > this.backlogMax) {
-      this.flush();
-      if (this.backlogBytes + Buffer.byteLength(line) > this.backlogMax) return this.drop();
+      this.retry();
+      if (this.gone || this.backlogBytes + Buffer.byteLength(line) > this.backlogMax) return this.drop();
     }
     this.keep(Buffer.from(line));
-    this.flush();
+    this.retry();
   }
 
-  /** Writes what waits, in order, until it is all written or a write fails. */
-  flush(): void {
-    clearTimeout(this.retry);
-    this.retry = undefined;
+  /**
+   * Writes what waits, in order, until it is all written or a write fails or makes no progress.
+   * (Not named flush: pino's logger.flush(cb) calls a stream's flush with a callback.)
+   */
+  retry(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     while (this.backlog.length > 0 && !this.gone) {
       const head = this.backlog[0]!;
       let written: number;
@@ -103,23 +120,32 @@ export class LogOutput implements DestinationStream {
         this.failed(err);
         break;
       }
+      if (written === 0) break;
       this.backlogBytes -= written;
       if (written < head.length) this.backlog[0] = head.subarray(written);
       else this.backlog.shift();
     }
-    if (this.backlog.length > 0 && !this.gone && !this.closed) this.retry = setTimeout(() => this.flush(), LOG_RETRY_MS).unref();
+    if (this.backlog.length > 0 && !this.gone && !this.closed) this.timer = setTimeout(() => this.retry(), LOG_RETRY_MS).unref();
   }
 
-  /** A last try at what waits, and no timer from now on (the owner of the descriptor may close it). */
+  /**
+   * A last try at what waits; from now on lines are dropped and counted, and no timer is armed
+   * (the owner of the descriptor may close it). Bytes still unwritten are reported at once.
+   */
   close(): void {
+    if (this.closed) return;
+    // Closed first: the last try must not arm a timer.
     this.closed = true;
-    this.flush();
+    this.retry();
+    if (this.backlogBytes > 0) {
+      this.report(`keygate: the log output closed with ${this.backlogBytes} bytes of log lines it could not write (${this.lastError})\n`);
+    }
   }
 
   private keep(bytes: Buffer): void {
     this.backlog.push(bytes);
     this.backlogBytes += bytes.length;
-    if (!this.closed) this.retry ??= setTimeout(() => this.flush(), LOG_RETRY_MS).unref();
+    if (!this.closed) this.timer ??= setTimeout(() => this.retry(), LOG_RETRY_MS).unref();
   }
 
   private drop(): void {
@@ -133,15 +159,15 @@ export class LogOutput implements DestinationStream {
     this.failures++;
     this.unreported.failures++;
     this.lastError = code;
-    if (code === 'EPIPE') {
+    if (code === 'EPIPE' || code === 'ECONNRESET') {
       // Nobody reads any more: what waits is lost with the reader.
       this.gone = true;
       this.dropped += this.backlog.length;
       this.unreported.dropped += this.backlog.length;
       this.backlog = [];
       this.backlogBytes = 0;
-      clearTimeout(this.retry);
-      this.retry = undefined;
+      clearTimeout(this.timer);
+      this.timer = undefined;
     }
     this.maybeReport();
   }
@@ -152,7 +178,7 @@ export class LogOutput implements DestinationStream {
     this.lastReportAt = now;
     const { failures, dropped } = this.unreported;
     this.unreported = { failures: 0, dropped: 0 };
-    const state = this.gone ? 'the reader is gone (EPIPE), logging stopped' : `${this.backlogBytes} bytes wait to be written`;
-    this.report(`keygate: writing the log failed (${this.lastError}): ${failures} failed writes and ${dropped} dropped lines since the last report; ${state}\n`);
+    const state = this.gone ? 'the reader is gone, logging stopped' : this.closed ? 'the output is closed' : `${this.backlogBytes} bytes wait to be written`;
+    this.report(`keygate: writing the log failed (${this.lastError || 'closed'}): ${failures} failed writes and ${dropped} dropped lines since the last report; ${state}\n`);
   }
 }

@@ -51,7 +51,7 @@ export class Metrics {
     new Gauge({ name: 'keygate_log_write_failures', help: 'Writes of log lines to standard output that failed (EAGAIN, ENOSPC, EPIPE, ...), since the start.', registers, collect() {
       this.set(logOutput?.failures ?? 0);
     } });
-    new Gauge({ name: 'keygate_log_lines_dropped', help: 'Log lines dropped because the backlog of unwritten lines was full (LOG_BACKLOG_MAX), since the start.', registers, collect() {
+    new Gauge({ name: 'keygate_log_lines_dropped', help: 'Log lines dropped since the start: the backlog of unwritten lines was full (LOG_BACKLOG_MAX), or the reader was gone (EPIPE).', registers, collect() {
       this.set(logOutput?.dropped ?? 0);
     } });
     const storeErrors = this.storeErrors;
