@@ -201,7 +201,7 @@ describe('hardening: accounts and identities', () => {
       const size = publicKeyCacheSize();
       for (let i = 0; i < 2; i++) expect(() => parsePublicKey(refused), 'refused every time').to.throw(AuthError);
       expect(publicKeyCacheSize(), 'a refused key is not remembered').to.equal(size);
-      // DER, not a JWK export of the generated key object (that can deadlock Node 20: see newPrivateKeyPem).
+      // DER, not a JWK export of the generated key object (that can deadlock Node 20: see newSigningKey).
       const freshKey = () => formatPublicKey(generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } }).publicKey.subarray(-32));
       for (let i = 0; i < PUBLIC_KEY_CACHE_MAX + 50; i++) parsePublicKey(freshKey());
       expect(publicKeyCacheSize()).to.equal(PUBLIC_KEY_CACHE_MAX);

@@ -1126,7 +1126,7 @@ describe('properties: outside input never gets past the error renderer', () => {
       expect(findToken(reissue.body)).to.equal('body.token');
 
       // Websocket: a genuine signature gets a token and a 1000 close, which expectRefusedHandshake refuses.
-      // A DER export (a JWK export of a generated key object can deadlock Node 20: see newPrivateKeyPem).
+      // A DER export (a JWK export of a generated key object can deadlock Node 20: see newSigningKey).
       const { publicKey, privateKey } = generateKeyPairSync('ed25519');
       const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
       const h = await handshake(kgUsers, [{ kind: 'text', data: JSON.stringify({ type: 'token', pubkey: formatPublicKey(raw) }) }], (challenge) => ({

@@ -1,14 +1,13 @@
 /** Signing keys at rest (issue 9, item 3): sealed with SIGNING_KEY_SECRET, kept through a change of USER_API_SECRET. */
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
-import { createPublicKey } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { loadConfig } from '../src/config.js';
-import { newPrivateKeyPem } from '../src/core/signing-keys.js';
+import { newSigningKey } from '../src/core/signing-keys.js';
 import { DEV_SIGNING_SECRET_FILE, resolveSigningKeySecret } from '../src/credentials.js';
 import { startKeygate } from '../src/keygate.js';
 import { createLogger } from '../src/log.js';
@@ -28,9 +27,7 @@ async function legacyStore(dir: string): Promise<string> {
     CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
     CREATE TABLE revoked_subjects (sub TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
     PRAGMA user_version = 2;`);
-  const pem = newPrivateKeyPem();
-  const { kty, crv, x } = await exportJWK(createPublicKey(pem));
-  const kid = await calculateJwkThumbprint({ kty, crv, x });
+  const { pem, kid } = await newSigningKey();
   db.prepare('INSERT INTO signing_keys VALUES (?, ?, ?, NULL)').run(kid, pem, Date.now() - 1000);
   db.close();
   return kid;

@@ -25,15 +25,18 @@ interface LoadedKey {
 }
 
 /**
- * A new Ed25519 private key as PKCS#8 PEM, never as a key object of the generation. Node 20
- * can deadlock exporting a JWK from a key object that generateKeyPair(Sync) made: the export
- * holds the key's mutex while it allocates, and a garbage collection then may finalise the
- * generation job, which takes the same mutex (seen in about 1 run in 7 of 4,146 exports, and
+ * A new Ed25519 signing key: its private key as PKCS#8 PEM, and its kid (the JWK thumbprint
+ * of its public key). Generated as PEM, never as a key object of the generation: Node 20 can
+ * deadlock exporting a JWK from a key object that generateKeyPair(Sync) made (the export holds
+ * the key's mutex while it allocates, and a garbage collection then may finalise the
+ * generation job, which takes the same mutex; seen in about 1 run in 7 of 4,146 exports, and
  * once in CI, where a test that did this froze the whole run). A key object made from the PEM
  * is not the job's, and exports safely.
  */
-export function newPrivateKeyPem(): string {
-  return generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }).privateKey;
+export async function newSigningKey(): Promise<{ pem: string; kid: string }> {
+  const pem = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }).privateKey;
+  const { kty, crv, x } = await exportJWK(createPublicKey(pem));
+  return { pem, kid: await calculateJwkThumbprint({ kty, crv, x }) };
 }
 
 export class KeyRing {
@@ -52,9 +55,7 @@ export class KeyRing {
 
   /** A new Ed25519 signing key, sealed, not yet stored. */
   private async newKey(now: number): Promise<SigningKeyRecord> {
-    const pem = newPrivateKeyPem();
-    const { kty, crv, x } = await exportJWK(createPublicKey(pem));
-    const kid = await calculateJwkThumbprint({ kty, crv, x });
+    const { pem, kid } = await newSigningKey();
     return { kid, privateKey: this.sealer.seal(pem, kid), createdAt: now, retiredAt: null };
   }
 
