@@ -19,6 +19,7 @@
  * it never writes again: hence this small writer.)
  */
 import { writeSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
 
 /** The default report: straight to fd 2, never throwing (process.stderr would emit an error nobody handles). */
 function reportOnStderr(text: string): void {
@@ -28,7 +29,6 @@ function reportOnStderr(text: string): void {
     // stderr failing too: the counts stay in the metrics
   }
 }
-import type { DestinationStream } from 'pino';
 
 /** Limit: bytes of log lines held while the output cannot take them; past it new lines are dropped. */
 export const LOG_BACKLOG_MAX = 4 * 1024 * 1024;
@@ -85,20 +85,21 @@ export class LogOutput implements DestinationStream {
 
   write(line: string): void {
     if (this.gone || this.closed) return this.drop();
+    const bytes = Buffer.byteLength(line);
     if (this.backlogBytes === 0) {
       let written: number;
       try {
         written = writeSync(this.fd, line);
       } catch (err) {
         this.failed(err);
-        return this.gone || Buffer.byteLength(line) > this.backlogMax ? this.drop() : this.keep(Buffer.from(line));
+        return this.gone || bytes > this.backlogMax ? this.drop() : this.keep(Buffer.from(line));
       }
-      if (written < Buffer.byteLength(line)) this.keep(Buffer.from(line).subarray(written));
+      if (written < bytes) this.keep(Buffer.from(line).subarray(written));
       return;
     }
-    if (this.backlogBytes + Buffer.byteLength(line) > this.backlogMax) {
+    if (this.backlogBytes + bytes > this.backlogMax) {
       this.retry();
-      if (this.gone || this.backlogBytes + Buffer.byteLength(line) > this.backlogMax) return this.drop();
+      if (this.gone || this.backlogBytes + bytes > this.backlogMax) return this.drop();
     }
     this.keep(Buffer.from(line));
     this.retry();
