@@ -5,7 +5,7 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOG_FAILURE_REPORT_MS, LogOutput } from '../src/log-output.js';
-import { createLogger } from '../src/log.js';
+import { createLogger, type Logger } from '../src/log.js';
 
 /** A named pipe, both ends opened non-blocking: writes past its capacity fail with EAGAIN until it is read. */
 function fifo() {
@@ -44,13 +44,25 @@ function fifo() {
   return { reader, writer, readAll, readBytes, closeEnd, close };
 }
 
+/**
+ * Runs `test` with a LogOutput (its reports collected) and a logger writing into a fresh FIFO;
+ * then closes the output before the pipe, so that no retry writes into a reused descriptor.
+ */
+function onPipe(test: (t: { pipe: ReturnType<typeof fifo>; output: LogOutput; reports: string[]; log: Logger }) => void): void {
+  const pipe = fifo();
+  const reports: string[] = [];
+  const output = new LogOutput({ fd: pipe.writer, report: (t) => void reports.push(t) });
+  try {
+    test({ pipe, output, reports, log: createLogger('info', output) });
+  } finally {
+    output.close();
+    pipe.close();
+  }
+}
+
 describe('log output', () => {
   it('a full pipe: lines wait in the backlog and are all written, in order, once the reader catches up', () => {
-    const pipe = fifo();
-    const reports: string[] = [];
-    const output = new LogOutput({ fd: pipe.writer, report: (t) => void reports.push(t) });
-    try {
-      const log = createLogger('info', output);
+    onPipe(({ pipe, output, reports, log }) => {
       const n = 2000; // ~200 KiB of lines: more than the pipe holds (64 KiB)
       for (let i = 0; i < n; i++) log.info({ i, pad: 'x'.repeat(40) }, 'line');
       expect(output.failures, 'writes failed with EAGAIN').to.be.greaterThan(0);
@@ -68,10 +80,7 @@ describe('log output', () => {
       const lines = text.split('\n').filter((l) => l !== '');
       expect(lines).to.have.length(n);
       lines.forEach((l, i) => expect((JSON.parse(l) as { i: number }).i).to.equal(i));
-    } finally {
-      output.close();
-      pipe.close();
-    }
+    });
   });
 
   it('a failing file (ENOSPC): the log call never throws, the backlog stays bounded, lines past it are dropped and counted, reports are rate-limited', () => {
@@ -106,11 +115,7 @@ describe('log output', () => {
   });
 
   it('a reader that is gone (EPIPE): logging stops, nothing throws, every line after is counted as dropped', () => {
-    const pipe = fifo();
-    const reports: string[] = [];
-    const output = new LogOutput({ fd: pipe.writer, report: (t) => void reports.push(t) });
-    try {
-      const log = createLogger('info', output);
+    onPipe(({ pipe, output, reports, log }) => {
       log.info('read');
       expect(pipe.readAll()).to.include('"msg":"read"');
       pipe.closeEnd(pipe.reader);
@@ -120,17 +125,11 @@ describe('log output', () => {
       expect(output.dropped).to.equal(2);
       expect(reports).to.have.length(1);
       expect(reports[0]).to.match(/EPIPE.*logging stopped/);
-    } finally {
-      output.close();
-      pipe.close();
-    }
+    });
   });
 
   it('lines longer than the pipe, of multi-byte characters, written in parts: every byte arrives once, in order', () => {
-    const pipe = fifo();
-    const output = new LogOutput({ fd: pipe.writer, report: () => {} });
-    try {
-      const log = createLogger('info', output);
+    onPipe(({ pipe, output, log }) => {
       const lines = ['é', '€', '𝄞'].map((ch, i) => ({ i, text: ch.repeat(40_000) })); // 80–160 KiB each
       const bytes: Buffer[] = [];
       for (const line of lines) {
@@ -147,10 +146,7 @@ describe('log output', () => {
       const got = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { i: number; text: string });
       expect(got.map((g) => g.i)).to.deep.equal([0, 1, 2]);
       got.forEach((g, i) => expect(g.text).to.equal(lines[i]!.text));
-    } finally {
-      output.close();
-      pipe.close();
-    }
+    });
   });
 
   it('the default report: with stderr failing too (both on /dev/full), logging neither throws nor ends the process', async function () {
