@@ -13,8 +13,9 @@
  *
  * The server runs without --expose-gc, so nothing forces a collection: memory growth compares the
  * medians of the first and the last third of the samples. The heap is judged as the latest full
- * collection left it (the probe's live heap); the heap in use at the sample is reported beside it. Handles and listeners are also read at
- * rest (no load, the generator's sockets closed) before and after.
+ * collection left it (the probe's live heap); the heap in use at the sample is reported beside
+ * it. Handles and listeners are also read at rest (no load, the generator's sockets closed)
+ * before and after.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
