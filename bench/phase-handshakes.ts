@@ -7,7 +7,7 @@ import { KEY_POOL, type Params } from './params.js';
 import type { HandshakeRow, HandshakeRun, HandshakeSide } from './types.js';
 
 export interface Target {
-  name: 'keygate' | 'baseline';
+  name: 'keygate' | 'baseline' | 'required';
   pid: number;
   wsUrl: string;
 }
@@ -37,25 +37,32 @@ function medianSide(sides: HandshakeSide[]): HandshakeSide {
   return { perSecond: m('perSecond'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), generatorCpuUs: m('generatorCpuUs'), errors: sides.reduce((a, s) => a + s.errors, 0) };
 }
 
-export async function handshakePhase(ws: Worker, keygate: Target, baseline: Target, p: Params, log: (s: string) => void): Promise<HandshakeRow[]> {
+/**
+ * Rounds of handshakes at each concurrency against keygate, the bare ws baseline and, when
+ * given, the required-work reference (bench/baseline-required.ts); the order rotates each round.
+ */
+export async function handshakePhase(ws: Worker, keygate: Target, baseline: Target, p: Params, log: (s: string) => void, required?: Target): Promise<HandshakeRow[]> {
   // Every identity's first login makes its account (one commit each): done before measuring,
   // so the rounds measure what most logins are, a returning key. Bounded in count and time.
   await ws.call<HandshakeRun>('handshakes', { url: keygate.wsUrl, concurrency: 10, durationMs: 60_000, maxHandshakes: KEY_POOL }, 90_000);
-  for (const t of [keygate, baseline]) await measureHandshakes(ws, t, 10, p, p.warmupMs); // JIT warm-up
-  const perConcurrency = new Map<number, { keygate: HandshakeSide; baseline: HandshakeSide }[]>();
+  const targets = required ? [keygate, baseline, required] : [keygate, baseline];
+  for (const t of targets) await measureHandshakes(ws, t, 10, p, p.warmupMs); // JIT warm-up
+  const perConcurrency = new Map<number, HandshakeRow['rounds']>();
   for (let round = 0; round < p.rounds; round++) {
     for (const c of p.concurrencies) {
-      const order = round % 2 === 0 ? [keygate, baseline] : [baseline, keygate];
-      const pair: Partial<Record<'keygate' | 'baseline', HandshakeSide>> = {};
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      const pair: Partial<Record<Target['name'], HandshakeSide>> = {};
       for (const t of order) pair[t.name] = strip(await measureHandshakes(ws, t, c, p));
       const list = perConcurrency.get(c) ?? [];
-      list.push(pair as { keygate: HandshakeSide; baseline: HandshakeSide });
+      list.push(pair as HandshakeRow['rounds'][number]);
       perConcurrency.set(c, list);
-      log(`  round ${round + 1} c=${c}: keygate ${pair.keygate!.perSecond.toFixed(0)}/s p99 ${pair.keygate!.p99.toFixed(1)} ms cpu ${pair.keygate!.cpuUs.toFixed(0)} µs | baseline ${pair.baseline!.perSecond.toFixed(0)}/s p99 ${pair.baseline!.p99.toFixed(1)} ms cpu ${pair.baseline!.cpuUs.toFixed(0)} µs`);
+      const side = (name: string, s: HandshakeSide) => `${name} ${s.perSecond.toFixed(0)}/s p99 ${s.p99.toFixed(1)} ms cpu ${s.cpuUs.toFixed(0)} µs`;
+      log(`  round ${round + 1} c=${c}: ${side('keygate', pair.keygate!)} | ${side('baseline', pair.baseline!)}${pair.required ? ` | ${side('required', pair.required)}` : ''}`);
     }
   }
   return p.concurrencies.map((concurrency) => {
     const rounds = perConcurrency.get(concurrency)!;
+    const withRequired = rounds.filter((r): r is typeof r & { required: HandshakeSide } => r.required !== undefined);
     return {
       concurrency,
       keygate: medianSide(rounds.map((r) => r.keygate)),
@@ -63,6 +70,11 @@ export async function handshakePhase(ws: Worker, keygate: Target, baseline: Targ
       throughputRatio: median(rounds.map((r) => r.keygate.perSecond / r.baseline.perSecond)),
       p99Ratio: median(rounds.map((r) => r.keygate.p99 / r.baseline.p99)),
       cpuExcessUs: median(rounds.map((r) => r.keygate.cpuUs - r.baseline.cpuUs)),
+      ...(withRequired.length === 0 ? {} : {
+        required: medianSide(withRequired.map((r) => r.required)),
+        requiredExcessUs: median(withRequired.map((r) => r.required.cpuUs - r.baseline.cpuUs)),
+        aboveRequiredUs: median(withRequired.map((r) => r.keygate.cpuUs - r.required.cpuUs)),
+      }),
       rounds,
     };
   });

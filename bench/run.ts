@@ -59,8 +59,8 @@ deadline.unref();
 type Probe = { challenge: number; token: number; jwt: string };
 
 /** A token from a handshake must verify against the server's own JWKS. */
-async function checkToken(url: string, jwt: string): Promise<void> {
-  const jwks = createLocalJWKSet(await (await fetch(`${url}/.well-known/jwks.json`)).json() as JSONWebKeySet);
+async function checkToken(url: string, jwt: string, keySet?: JSONWebKeySet): Promise<void> {
+  const jwks = createLocalJWKSet(keySet ?? await (await fetch(`${url}/.well-known/jwks.json`)).json() as JSONWebKeySet);
   const { payload } = await jwtVerify(jwt, jwks, { issuer: 'keygate', algorithms: ['EdDSA'] });
   if (typeof payload.sub !== 'string' || !payload.sub.startsWith('b')) throw new Error(`unexpected token subject ${String(payload.sub)}`);
 }
@@ -119,6 +119,7 @@ async function main(): Promise<void> {
   const ws = new Worker('ws-load.ts');
   const login = new Worker('login-load.ts');
   const baselineWorker = new Worker('baseline-ws.ts');
+  const requiredWorker = new Worker('baseline-required.ts');
   await ws.call('prepare');
 
   log('floor');
@@ -137,11 +138,17 @@ async function main(): Promise<void> {
   await checkToken(main.url, jwt);
   const baseline = await baselineWorker.call<{ wsUrl: string }>('start', { tokenLength: keygateSizes.token, maxPayload: 4096 });
   const { jwt: _fake, ...baselineSizes } = await ws.call<Probe>('probe', { url: baseline.wsUrl });
+  const required = await requiredWorker.call<{ wsUrl: string; jwk: JSONWebKeySet['keys'][number] }>('start', { maxPayload: 4096 });
+  const { jwt: requiredJwt, ...requiredSizes } = await ws.call<Probe>('probe', { url: required.wsUrl });
+  await checkToken(main.url, requiredJwt, { keys: [required.jwk] });
   const keygateTarget = { name: 'keygate' as const, pid: main.pid, wsUrl: main.wsUrl };
   const baselineTarget = { name: 'baseline' as const, pid: baselineWorker.pid, wsUrl: baseline.wsUrl };
+  const requiredTarget = { name: 'required' as const, pid: requiredWorker.pid, wsUrl: required.wsUrl };
 
   log('1. handshakes');
-  const handshakes = await handshakePhase(ws, keygateTarget, baselineTarget, p, log);
+  const handshakes = await handshakePhase(ws, keygateTarget, baselineTarget, p, log, requiredTarget);
+  await requiredWorker.call('stop');
+  requiredWorker.stop();
   // The floor again, measured while the generator keeps the other core busy as it does during
   // the handshake rounds (it drives the bare ws server meanwhile): what verify + sign cost under
   // that contention, for context next to the quiet floor that the target is judged against.
@@ -204,7 +211,7 @@ async function main(): Promise<void> {
   const partial: Omit<Results, 'targets'> = {
     meta: meta(loadavgStart, notes),
     floor,
-    messageSizes: { keygate: keygateSizes, baseline: baselineSizes },
+    messageSizes: { keygate: keygateSizes, baseline: baselineSizes, required: requiredSizes },
     handshakes,
     logins,
     isolation,

@@ -39,7 +39,12 @@ export interface HandshakeRow {
   throughputRatio: number;
   p99Ratio: number;
   cpuExcessUs: number;
-  rounds: { keygate: HandshakeSide; baseline: HandshakeSide }[];
+  /** The required-work reference (bench/baseline-required.ts; results from before 2026-11-22 15:00 do not have it). */
+  required?: HandshakeSide;
+  /** Its CPU above bare ws, and keygate's above it: medians of the per-round differences. */
+  requiredExcessUs?: number;
+  aboveRequiredUs?: number;
+  rounds: { keygate: HandshakeSide; baseline: HandshakeSide; required?: HandshakeSide }[];
 }
 
 /** One operation measured against one backend configuration (medians over rounds). */
@@ -173,7 +178,7 @@ export interface Results {
     /** The same measurement while the generator drives the bare ws server at the target concurrency (the contention a server under load runs in). */
     underLoad?: { verifyUs: number; signUs: number; floorUs: number; rounds: object[] };
   };
-  messageSizes: { keygate: object; baseline: object };
+  messageSizes: { keygate: object; baseline: object; required?: object };
   handshakes: HandshakeRow[];
   logins: { concurrency: number; hashConcurrency: number; perSecond: number; rawPerSecond: number; ratio: number; p50: number; p99: number; rounds: object[] };
   isolation: { cap: number; wsConcurrency: number; stormConcurrency: number; idleP99: number; stormP99: number; ratio: number; idleP50: number; stormP50: number; loginsPerSecond: number; rawPerSecond: number; rounds: object[] }[];
