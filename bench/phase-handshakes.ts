@@ -44,8 +44,11 @@ function medianSide(sides: HandshakeSide[]): HandshakeSide {
 export async function handshakePhase(ws: Worker, keygate: Target, baseline: Target, p: Params, log: (s: string) => void, required?: Target): Promise<HandshakeRow[]> {
   // Every identity's first login makes its account (one commit each): done before measuring,
   // so the rounds measure what most logins are, a returning key. Bounded in count and time.
-  await ws.call<HandshakeRun>('handshakes', { url: keygate.wsUrl, concurrency: 10, durationMs: 60_000, maxHandshakes: KEY_POOL }, 90_000);
+  // The reference gets the same pass, so that it too has every key parsed and its account made.
   const targets = required ? [keygate, baseline, required] : [keygate, baseline];
+  for (const t of targets.filter((t) => t !== baseline)) {
+    await ws.call<HandshakeRun>('handshakes', { url: t.wsUrl, concurrency: 10, durationMs: 60_000, maxHandshakes: KEY_POOL }, 90_000);
+  }
   for (const t of targets) await measureHandshakes(ws, t, 10, p, p.warmupMs); // JIT warm-up
   const perConcurrency = new Map<number, HandshakeRow['rounds']>();
   for (let round = 0; round < p.rounds; round++) {

@@ -138,9 +138,12 @@ async function main(): Promise<void> {
   await checkToken(main.url, jwt);
   const baseline = await baselineWorker.call<{ wsUrl: string }>('start', { tokenLength: keygateSizes.token, maxPayload: 4096 });
   const { jwt: _fake, ...baselineSizes } = await ws.call<Probe>('probe', { url: baseline.wsUrl });
-  const required = await requiredWorker.call<{ wsUrl: string; jwk: JSONWebKeySet['keys'][number] }>('start', { maxPayload: 4096 });
+  const required = await requiredWorker.call<{ dir: string; wsUrl: string; jwk: JSONWebKeySet['keys'][number] }>('start', { maxPayload: 4096 });
+  dataDirs.push(required.dir);
   const { jwt: requiredJwt, ...requiredSizes } = await ws.call<Probe>('probe', { url: required.wsUrl });
   await checkToken(main.url, requiredJwt, { keys: [required.jwk] });
+  // The same bytes on the wire as keygate's, so that only the work behind them differs.
+  if (JSON.stringify(requiredSizes) !== JSON.stringify(keygateSizes)) throw new Error(`the required-work reference's messages ${JSON.stringify(requiredSizes)} differ from keygate's ${JSON.stringify(keygateSizes)}`);
   const keygateTarget = { name: 'keygate' as const, pid: main.pid, wsUrl: main.wsUrl };
   const baselineTarget = { name: 'baseline' as const, pid: baselineWorker.pid, wsUrl: baseline.wsUrl };
   const requiredTarget = { name: 'required' as const, pid: requiredWorker.pid, wsUrl: required.wsUrl };
