@@ -22,8 +22,18 @@ export interface TestKeygate extends Keygate {
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
+/** Every directory tempDir made in this run; the root hook removes what the tests left. */
+const tempDirs: string[] = [];
+
 export function tempDir(prefix = 'keygate-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir made (at the end of the run). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** A clock for tests: starts at the real time and moves only when told. */

@@ -2,9 +2,11 @@
  * Mocha root hooks (see .mocharc.json): a watchdog ends a run whose event loop stays blocked or
  * whose process does not exit (test/helpers/watchdog.ts); at the end of the run, every response
  * a test fetched from a loopback server is checked against docs/openapi.json, and every test
- * server's log is scanned for the secrets the run handled; then the throwaway engines are torn down.
+ * server's log is scanned for the secrets the run handled; then the throwaway engines are torn down
+ * and the test directories removed.
  */
 import { stopEngines } from './engines.js';
+import { removeTempDirs } from './keygate.js';
 import { checkRecordedResponses, installFetchRecorder } from './openapi.js';
 import { scanLogs } from './log-scan.js';
 import { requireExit, runningTest, startWatchdog } from './watchdog.js';
@@ -25,6 +27,7 @@ export const mochaHooks = {
       console.log(`  Logs: ${scanned.lines} lines of every test server hold none of the ${scanned.secrets} secrets the run handled`);
     } finally {
       await stopEngines();
+      removeTempDirs();
       requireExit();
     }
   },
