@@ -142,8 +142,9 @@ async function main(): Promise<void> {
   dataDirs.push(required.dir);
   const { jwt: requiredJwt, ...requiredSizes } = await ws.call<Probe>('probe', { url: required.wsUrl });
   await checkToken(main.url, requiredJwt, { keys: [required.jwk] });
-  // The same bytes on the wire as keygate's, so that only the work behind them differs.
-  if (JSON.stringify(requiredSizes) !== JSON.stringify(keygateSizes)) throw new Error(`the required-work reference's messages ${JSON.stringify(requiredSizes)} differ from keygate's ${JSON.stringify(keygateSizes)}`);
+  // A token message of keygate's size, so that only the work behind it differs (a challenge's
+  // size varies with its random bytes: JSON numbers of one to three digits).
+  if (requiredSizes.token !== keygateSizes.token) throw new Error(`the required-work reference's token message has ${requiredSizes.token} bytes, keygate's ${keygateSizes.token}`);
   const keygateTarget = { name: 'keygate' as const, pid: main.pid, wsUrl: main.wsUrl };
   const baselineTarget = { name: 'baseline' as const, pid: baselineWorker.pid, wsUrl: baseline.wsUrl };
   const requiredTarget = { name: 'required' as const, pid: requiredWorker.pid, wsUrl: required.wsUrl };
