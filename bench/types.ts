@@ -39,7 +39,7 @@ export interface HandshakeRow {
   throughputRatio: number;
   p99Ratio: number;
   cpuExcessUs: number;
-  /** The required-work reference (bench/baseline-required.ts; results from before 2026-11-22 15:00 do not have it). */
+  /** The required-work reference (bench/baseline-required.ts; results from before 2026-11-22 14:49 do not have it). */
   required?: HandshakeSide;
   /** Its CPU above bare ws, and keygate's above it: medians of the per-round differences. */
   requiredExcessUs?: number;
