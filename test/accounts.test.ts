@@ -465,7 +465,7 @@ for (const backend of BACKENDS) {
           { user: 'u', resources: [{ object: 'room', reference: 'has space' }] }, { user: 'u', resources: [{ object: 'r'.repeat(65), reference: 'x' }] },
           { user: 'u', resources: [{ object: 'room', reference: 'x'.repeat(257) }] }, { user: 'u', resources: [{ object: 'room', reference: 'x', permission: '' }] },
           { user: 'u', resources: [{ object: 'room', reference: 'x', extra: 1 }] }, { user: 'u', resources: Array.from({ length: 101 }, (_, i) => ({ object: 'room', reference: `r${i}` })) },
-          { user: 'u', resources: [{ object: 'room', reference: '\u0000' }] }, { user: 'u', scope: 'admin' }, [], 'text',
+          { user: 'u', resources: [{ object: 'room', reference: '\u0000' }] }, { user: 'u', scope: 'admin' }, { user: 'u', resources: null }, [], 'text',
         ];
         for (const body of cases) {
           const reply = await api.post('/api/provision', body, { headers: API });
@@ -473,6 +473,27 @@ for (const backend of BACKENDS) {
           expect(['invalid_request', 'invalid_resources']).to.include(reply.body.error);
         }
         expect((await api.get('/api/accounts/u', { headers: API })).status, 'no account for a refused request').to.equal(404);
+      });
+
+      it('provisions for a public key string as the key\'s own account: the one it is linked to, or a new one that holds it', async () => {
+        const identity = PrivateKey.fromRandom();
+        const pubkey = identity.public.toString();
+        const first = await api.post('/api/provision', { user: pubkey, resources: [] }, { headers: API });
+        expect([first.status, first.body.user]).to.deep.equal([200, pubkey]);
+        expect((await api.get(`/api/accounts/${pubkey}`, { headers: API })).body.publicKeys, 'the new account holds the key').to.deep.equal([pubkey]);
+        const auth = await keypairLogin(identity, kg.wsUrl);
+        expect(decodeJwt(auth.token!).sub, 'the key\'s own login is the same account').to.equal(pubkey);
+
+        const other = PrivateKey.fromRandom();
+        const otherKey = other.public.toString();
+        expect((await api.post('/api/accounts', { id: 'rs-key-holder', username: 'rs_key_holder', password: PASSWORD }, { headers: API })).status).to.equal(201);
+        const login = await api.post('/api/login', { username: 'rs_key_holder', password: PASSWORD });
+        expect((await linkKey(api, login.body.userAuth.token, other)).status).to.equal(201);
+        const second = await api.post('/api/provision', { user: otherKey, resources: [] }, { headers: API });
+        expect([second.status, second.body.user, decodeJwt(second.body.token).sub]).to.deep.equal([200, 'rs-key-holder', 'rs-key-holder']);
+        expect((await api.get(`/api/accounts?query=${otherKey}`, { headers: API })).body.total, 'no second account for the key').to.equal(1);
+        await api.request('PATCH', `/api/accounts/${otherKey}`, { disabled: true }, { headers: API });
+        expect(await introspect(second.body.token), 'disabling the key\'s account ends the provisioned token').to.deep.equal({ active: false });
       });
 
       it('refuses a disabled account with 403, and a provisioned token ends with its account', async () => {

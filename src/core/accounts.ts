@@ -275,22 +275,29 @@ export class AccountService {
   }
 
   /**
-   * The account of an app's own user id, created if missing (provisioning). A user id that
-   * is some account's username or key resolves to that account only by id.
+   * The account of an app's own user id, created if missing (provisioning). A user id that is
+   * some account's username resolves to that account only by id. A public key string names the
+   * key's own account: the one it is linked to, or a new one whose id is the key and that holds
+   * it (as the key's first login would make it), so that the key's logins and the tokens
+   * provisioned for it share one account and one `sub`.
    */
   async ofAppUser(id: unknown): Promise<AccountRecord> {
     const userId = validateAccountId(id);
     const { store } = this.options;
     const existing = await store.getAccount(userId);
     if (existing) return existing;
-    const account: AccountRecord = { id: userId, username: null, passwordHash: null, publicKeys: [], roles: [], disabled: false, createdAt: this.now(), lastLoginAt: null };
+    const key = isPublicKey(userId) ? userId : undefined;
+    const linked = key === undefined ? undefined : await store.getAccountByKey(key);
+    if (linked) return linked;
+    const account: AccountRecord = { id: userId, username: null, passwordHash: null, publicKeys: key === undefined ? [] : [key], roles: [], disabled: false, createdAt: this.now(), lastLoginAt: null };
     try {
       await store.createAccount(account);
       this.changed({ id: userId, change: 'created', by: 'provision' });
       return account;
     } catch (err) {
       if (!(err instanceof StoreError) || err.code !== 'conflict') throw err;
-      const winner = await store.getAccount(userId);
+      // Made meanwhile: under this id, or (a key) linked by its first login.
+      const winner = await store.getAccount(userId) ?? (key === undefined ? undefined : await store.getAccountByKey(key));
       if (!winner) throw err;
       return winner;
     }

@@ -57,7 +57,7 @@ export class ResourceProvisioning {
 
   async provision(request: ProvisionRequest): Promise<Provisioned> {
     if (request.user === undefined) throw new AuthError('invalid_request', 'user is required: your own id of the user.');
-    const resources = validateResources(request.resources ?? []);
+    const resources = request.resources === undefined ? [] : validateResources(request.resources);
     const { ttl } = request;
     if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1 || ttl > this.maxTtl)) {
       throw new AuthError('invalid_request', `ttl must be a whole number of seconds from 1 to ${this.maxTtl} (it may only shorten PROVISION_TTL).`);
