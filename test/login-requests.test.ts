@@ -149,6 +149,29 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
     expect(meetsRoles(['a'], ['a', 'b'], true)).to.equal(false);
   });
 
+  it('answers with the account as it is now: one stripped of the required roles, disabled or deleted since is refused, its details left unread', async () => {
+    await kg.core.users.register('fading_user', PASSWORD, ['reports', 'billing']);
+    const id = (await kg.core.store.getAccountByUsername('fading_user'))!.id;
+    const request = await admin.requestLogin({ postLoginURL: `${APP}/{token}`, requiredRoles: ['reports'] });
+    expect((await complete(request, 'fading_user')).status).to.equal(200);
+    const read = () => api.get(`/api/login-requests/${request.token}?allowDuplicateRequest=true`, { headers: API });
+
+    await admin.updateAccount(id, { roles: ['billing'] });
+    const stripped = await read();
+    expect([stripped.status, stripped.body.error]).to.deep.equal([403, 'roles_missing']);
+    await admin.updateAccount(id, { roles: ['reports'] });
+    const now = await read();
+    expect(now.body, 'the first read that answers, with the roles of now').to.include({ userId: id, isDuplicateRequest: false, superUser: false });
+    expect(now.body.roles).to.deep.equal(['reports']);
+
+    await admin.updateAccount(id, { disabled: true });
+    const disabled = await read();
+    expect([disabled.status, disabled.body.error]).to.deep.equal([403, 'account_disabled']);
+    await admin.deleteAccount(id);
+    const deleted = await read();
+    expect([deleted.status, deleted.body.error]).to.deep.equal([404, 'not_found']);
+  });
+
   it('expires a request after LOGIN_REQUEST_TTL on the injected clock; completed details stay readable for that long after completion', async () => {
     const stale = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
     const kept = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });

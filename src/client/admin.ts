@@ -213,7 +213,9 @@ export class KeygateAdmin {
   /**
    * Who logged in for a login request, by the token your postLoginURL received. Readable once:
    * a second read is KeygateError 410 `already_read` unless `allowDuplicateRequest`; before the
-   * user has logged in, 409 `login_pending`; unknown or expired, 404.
+   * user has logged in, 409 `login_pending`; unknown or expired, 404. The details are of the
+   * account as it is now: one that has lost the required roles or been disabled since is 403
+   * (`roles_missing`, `account_disabled`), one deleted 404, and such a read does not count.
    */
   async getLoginDetails(token: string, options: { allowDuplicateRequest?: boolean } = {}): Promise<LoginDetails> {
     const qs = options.allowDuplicateRequest ? '?allowDuplicateRequest=true' : '';

@@ -27,12 +27,10 @@ const PLACEHOLDER = '{token}';
 /** The request as the app sent it, handed back with the details. */
 export type LoginRequestBody = Record<string, unknown> & { postLoginURL: string; requiredRoles: string[]; requireAllRoles: boolean };
 
+/** A completed request: who logged in (read again as the account is now when the app asks). */
 interface Completion {
   request: LoginRequestBody;
   userId: string;
-  username: string | null;
-  publicKeys: string[];
-  roles: string[];
   completedAt: number;
 }
 
@@ -151,9 +149,7 @@ export class LoginRequests {
       throw new AuthError('roles_missing', `This app requires ${request.requireAllRoles ? 'all' : 'one'} of the roles: ${request.requiredRoles.join(', ')}.`);
     }
     const { state, ttlMs, now } = this.options;
-    const completion: Completion = {
-      request, userId: account.id, username: account.username, publicKeys: account.publicKeys, roles: account.roles, completedAt: now(),
-    };
+    const completion: Completion = { request, userId: account.id, completedAt: now() };
     // The details stay readable for LOGIN_REQUEST_TTL after completion.
     if (!(await state.add(doneKey(token), JSON.stringify(completion), ttlMs))) throw new AuthError('already_completed');
     emitSafely(this.options.events, 'login_request', { stage: 'completed', userId: account.id }, this.options.onEventError);
@@ -175,11 +171,28 @@ export class LoginRequests {
     const completion = JSON.parse(done) as Completion;
     // The store's own expiry may run on another clock (Redis): the injected one decides.
     if (completion.completedAt + ttlMs <= this.options.now()) throw new AuthError('not_found', 'No such login request: it has expired or never existed.');
+    const { request, userId } = completion;
+    const account = await this.current(userId, request);
     const first = await state.add(readKey(token), '1', Math.max(1, completion.completedAt + ttlMs - this.options.now()));
     if (!first && !allowDuplicateRequest) throw new AuthError('already_read', 'The details of this login were read already; ask with allowDuplicateRequest=true to read them again.');
-    if (first) emitSafely(this.options.events, 'login_request', { stage: 'redeemed', userId: completion.userId }, this.options.onEventError);
-    const { request, userId, username, publicKeys, roles } = completion;
+    if (first) emitSafely(this.options.events, 'login_request', { stage: 'redeemed', userId }, this.options.onEventError);
+    const { username, publicKeys, roles } = account;
     return { userId, username, publicKeys, roles, superUser: roles.includes(SUPERUSER_ROLE), request, isDuplicateRequest: !first };
+  }
+
+  /**
+   * The account that completed a login, as it is now: one deleted, disabled or no longer holding
+   * the request's roles since then is refused (its details unread), so an app never signs in
+   * someone keygate would refuse now, nor with roles the account has lost.
+   */
+  private async current(userId: string, request: LoginRequestBody): Promise<AccountRecord> {
+    const account = await this.options.accounts.find(userId, { usernames: false });
+    if (!account || account.id !== userId) throw new AuthError('not_found', 'The account that logged in no longer exists.');
+    if (account.disabled) throw new AuthError('account_disabled', 'The account that logged in has been disabled since.');
+    if (!meetsRoles(account.roles, request.requiredRoles, request.requireAllRoles)) {
+      throw new AuthError('roles_missing', 'The account that logged in no longer has the roles this app requires.');
+    }
+    return account;
   }
 
   /** A request that exists and has not expired; not_found otherwise. */

@@ -4,7 +4,7 @@
  *   GET  /api/login-requests/:pageId/info                   -> {origin, requiredRoles, requireAllRoles, expiresAt} (the page)
  *   POST /api/login-requests/:pageId/complete (Bearer)      -> {redirect}; 403 roles_missing, 404, 409 already_completed
  * The page id is the one in loginUrl; the token goes to the app's backend and comes back to postLoginURL.
- *   GET  /api/login-requests/:token[?allowDuplicateRequest=true] (Basic) -> the login details once; 409 login_pending, 410 already_read
+ *   GET  /api/login-requests/:token[?allowDuplicateRequest=true] (Basic) -> the login details once; 409 login_pending, 410 already_read; 403/404 when the account has lost the roles, is disabled or is gone
  */
 import type Router from 'koa-router';
 import type { Config } from '../../../config.js';

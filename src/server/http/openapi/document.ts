@@ -193,7 +193,7 @@ function paths(): Record<string, unknown> {
     '/api/login-requests/{pageId}/complete': { post: operation('completeLoginRequest', { summary: 'The page completes the request with the user\'s Bearer token (once; roles checked).', tag: 'app backends', security: 'bearer', ok: [200, 'LoginRequestCompleted'], errors: [403, 404, 409] }, [pathParam('pageId', 'The id in loginUrl.')]) },
     '/api/login-requests/{token}': {
       get: operation('readLoginDetails', {
-        summary: 'The app reads who logged in, once (again only with allowDuplicateRequest=true).', tag: 'app backends', security: 'apiPair', ok: [200, 'LoginDetails'], errors: [400, 404, 409, 410],
+        summary: 'The app reads who logged in, once (again only with allowDuplicateRequest=true).', tag: 'app backends', security: 'apiPair', ok: [200, 'LoginDetails'], errors: [400, 403, 404, 409, 410],
         query: [{ name: 'allowDuplicateRequest', description: 'true to read the details again.', schema: { enum: ['true', 'false'] } }],
       }, [pathParam('token', 'The token from the create answer, as it came back to postLoginURL.')]),
     },
