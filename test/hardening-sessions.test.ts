@@ -8,6 +8,7 @@ import { PrivateKey } from '@textile/hub';
 import { login as keypairLogin } from '../src/client/index.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
+import { StoreError } from '../src/errors.js';
 
 const PASSWORD = 'correct horse battery';
 let seq = 0;
@@ -144,6 +145,46 @@ describe('hardening: login sessions', () => {
       expect((await api.post('/api/revoke', { token: 'rt_unknown' })).status).to.equal(200);
       expect((await api.post('/api/revoke', { token: 'not.a.jwt' })).status).to.equal(200);
       expect((await api.post('/api/revoke', { token: 42 })).body.error).to.equal('invalid_request');
+    });
+  });
+
+  describe('a logout that fails halfway', () => {
+    /** The next call of a store method fails as a dropped connection would (store_unavailable, 503). */
+    function failOnce(method: 'endSession' | 'revokeToken' | 'bumpRevocationEpoch'): void {
+      const store = kg.core.store as unknown as Record<typeof method, () => Promise<void>>;
+      const real = store[method];
+      store[method] = async () => {
+        store[method] = real;
+        throw new StoreError('unavailable', 'simulated');
+      };
+    }
+    const logout = async (token: string) => (await api.post('/api/logout', undefined, { headers: bearer(token) })).status;
+
+    it('can be retried when its session write fails, and the retry ends every copy', async () => {
+      const { userAuth, refreshToken } = await passwordLogin();
+      const copy = (await reissue(userAuth.token)).body.token as string;
+      failOnce('endSession');
+      expect(await logout(userAuth.token)).to.equal(503);
+      // The retry may reach another instance, or this one after a restart: nothing remembered.
+      kg.core.tokens.forgetChecks();
+      expect(await logout(userAuth.token), 'the retry is not refused as revoked').to.equal(204);
+      expect([await active(userAuth.token), await active(copy)]).to.deep.equal([false, false]);
+      expect((await api.post('/api/refresh', { refreshToken })).status).to.equal(401);
+    });
+
+    it('has ended the login already when its later writes fail', async () => {
+      for (const method of ['revokeToken', 'bumpRevocationEpoch'] as const) {
+        const { userAuth, refreshToken } = await passwordLogin();
+        const copy = (await reissue(userAuth.token)).body.token as string;
+        expect(await active(userAuth.token), 'checked once: this instance remembers it as live').to.equal(true);
+        failOnce(method);
+        expect(await logout(userAuth.token), method).to.equal(503);
+        for (const wait of [0, 60_000]) {
+          clock.advance(wait);
+          expect([await active(userAuth.token), await active(copy)], `${method}, ${wait} ms later`).to.deep.equal([false, false]);
+        }
+        expect((await api.post('/api/refresh', { refreshToken })).status, method).to.equal(401);
+      }
     });
   });
 

@@ -58,5 +58,8 @@ describe('CORS and security headers', () => {
     expect(res.headers.get('referrer-policy')).to.equal('no-referrer');
     expect(res.headers.get('content-security-policy')).to.equal("default-src 'none'; frame-ancestors 'none'");
     expect(res.headers.get('cache-control')).to.equal('no-store');
+    // The router matches paths in any case, so a token can come from /API/login too.
+    const upper = await client(kg.url).post('/API/login', { username: 'nobody', password: 'whatever1' });
+    expect([upper.status, upper.headers.get('cache-control')]).to.deep.equal([401, 'no-store']);
   });
 });

@@ -8,7 +8,7 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { compactVerify, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthError } from '../errors.js';
 import type { AccountRecord, RefreshTokenRecord, SessionRecord, RecordStore } from '../store/records.js';
-import { emitSafely, type AuthMethod, type CoreEmitter } from './events.js';
+import { emitSafely, type AuthMethod, type CoreEmitter, type TokenRevokedEvent } from './events.js';
 import type { Limits } from './limits.js';
 import { LiveChecks } from './live-checks.js';
 import { grantScope, narrowScope, type Grant, type Principal, type Provisioner, type TokenClaims } from './provision.js';
@@ -120,7 +120,8 @@ export class TokenService {
     if (result.outcome === 'unknown') throw new AuthError('invalid_token', 'The refresh token is not valid.');
     const { session, token } = result;
     if (result.outcome === 'reused') {
-      await this.revoked(session?.sub, token.sid, 'refresh token reused');
+      // The store revoked the session in the same commit that found the reuse.
+      await this.revoking({ sub: session?.sub, sid: token.sid, jti: undefined, reason: 'refresh token reused' });
       throw new AuthError('invalid_token', 'The refresh token was already used; every token of its login is now revoked.');
     }
     if (!session || session.revokedAt !== null || token.expiresAt <= now || session.expiresAt <= now) {
@@ -266,8 +267,7 @@ export class TokenService {
       const record = await store.getRefreshToken(hashRefresh(token));
       const session = record && await store.getSession(record.sid);
       if (!record || !session) return false;
-      await store.endSession(session, this.now());
-      await this.revoked(session.sub, session.sid, reason);
+      await this.revoking({ sub: session.sub, sid: session.sid, jti: undefined, reason }, () => store.endSession(session, this.now()));
       return true;
     }
     const claims = await this.signedClaims(token).catch(() => undefined);
@@ -288,25 +288,32 @@ export class TokenService {
     }
   }
 
-  /** Revokes a token and its whole login session. */
+  /**
+   * Revokes a token and its whole login session. The session is ended first: if the second
+   * write fails, the login is already over, and a retry that is refused as revoked is right.
+   * (The other order left a token refused while its session, its refresh chain and its copies
+   * lived on, with no way for the client to log out again.)
+   */
   async revokeClaims(claims: TokenClaims, reason: string): Promise<void> {
     const { store, tokenTtl } = this.options;
     const now = this.now();
-    await store.revokeToken(claims.jti, claims.exp * 1000);
-    if (claims.sid !== undefined) {
-      // A stored session keeps its own end. A keypair session is stored from now on: all its
-      // tokens share the first one's exp, and none issued by now outlives now + TOKEN_TTL.
-      await store.endSession({ sid: claims.sid, sub: claims.sub, expiresAt: Math.max(claims.exp * 1000, now + tokenTtl * 1000) }, now);
-    }
-    await this.revoked(claims.sub, claims.sid, reason, claims.jti);
+    await this.revoking({ sub: claims.sub, sid: claims.sid, jti: claims.jti, reason }, async () => {
+      if (claims.sid !== undefined) {
+        // A stored session keeps its own end. A keypair session is stored from now on: all its
+        // tokens share the first one's exp, and none issued by now outlives now + TOKEN_TTL.
+        await store.endSession({ sid: claims.sid, sub: claims.sub, expiresAt: Math.max(claims.exp * 1000, now + tokenTtl * 1000) }, now);
+      }
+      await store.revokeToken(claims.jti, claims.exp * 1000);
+    });
   }
 
   /** Revokes every token and session of a subject issued up to now. */
   async revokeSubject(sub: string, reason: string): Promise<void> {
     const now = this.now();
-    await this.options.store.revokeSubject(sub, now);
-    await this.options.store.revokeSessionsOfSubject(sub, now);
-    await this.revoked(sub, undefined, reason);
+    await this.revoking({ sub, sid: undefined, jti: undefined, reason }, async () => {
+      await this.options.store.revokeSubject(sub, now);
+      await this.options.store.revokeSessionsOfSubject(sub, now);
+    });
   }
 
   /**
@@ -331,14 +338,28 @@ export class TokenService {
   }
 
   /**
-   * After a revocation is stored: the revocation epoch moves (every instance forgets its
-   * checks within REVOCATION_CACHE_MS), this instance forgets at once, then the event (which
-   * is also announced on Redis). A revocation is not acknowledged before the epoch moved.
+   * A revocation: its store writes, then this instance forgets its checks at once (whatever of
+   * the writes was stored counts here even when a later one failed), the revocation epoch moves
+   * (every instance forgets within REVOCATION_CACHE_MS), and once every write is stored the
+   * event goes out (the audit log, and Redis, which tells the other instances at once). It is
+   * acknowledged only after all of that; a failed write or epoch is the caller's error, and a
+   * retry finds the login ended as far as the writes got. (Before, a failed later write left
+   * this instance trusting the revoked token until it expired.)
    */
-  private async revoked(sub: string | undefined, sid: string | undefined, reason: string, jti?: string): Promise<void> {
-    await this.options.store.bumpRevocationEpoch();
+  private async revoking(event: TokenRevokedEvent, writes: () => Promise<void> = async () => {}): Promise<void> {
+    let failure: { error: unknown } | undefined;
+    try {
+      await writes();
+    } catch (error) {
+      failure = { error };
+    }
     this.forgetChecks();
-    emitSafely(this.options.events, 'token.revoked', { sub, sid, jti, reason }, this.options.onEventError);
+    try {
+      await this.options.store.bumpRevocationEpoch();
+    } finally {
+      if (!failure) emitSafely(this.options.events, 'token.revoked', event, this.options.onEventError);
+    }
+    if (failure) throw failure.error;
   }
 }
 

@@ -1,6 +1,8 @@
 /** Security headers on every HTTP response. */
 import type { Context, Next } from 'koa';
 
+const API_PATH = /^\/api\//i;
+
 export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   ctx.set({
     'X-Content-Type-Options': 'nosniff',
@@ -9,6 +11,7 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
   });
-  if (ctx.path.startsWith('/api/')) ctx.set('Cache-Control', 'no-store');
+  // Case-insensitive like the router: /API/login answers tokens too.
+  if (API_PATH.test(ctx.path)) ctx.set('Cache-Control', 'no-store');
   await next();
 }
