@@ -104,7 +104,7 @@ for (const backend of BACKENDS) {
           { id: 'has space' }, { id: '' }, { id: 'x'.repeat(129) }, { id: 42 }, { id: 'a/b' },
           { password: PASSWORD }, { username: 'ab' }, { username: 'someone', password: 'short' },
           { roles: 'admin' }, { roles: ['has space'] }, { roles: Array.from({ length: 65 }, (_, i) => `r${i}`) },
-          { id: 'fine', colour: 'blue' }, [1, 2],
+          { id: 'fine', colour: 'blue' }, [1, 2], [],
         ]) {
           const reply = await api.post('/api/accounts', body, { headers: API });
           expect(reply.status, JSON.stringify(body)).to.equal(400);
@@ -199,7 +199,7 @@ for (const backend of BACKENDS) {
         expect(page.body).to.include({ total: 3, offset: 0, limit: 2 });
         const next = await api.get('/api/accounts?query=list-&limit=2&offset=2', { headers: API });
         expect(next.body.accounts.map((a: { id: string }) => a.id)).to.deep.equal(['list-c']);
-        for (const qs of ['limit=0', 'limit=501', 'limit=x', 'offset=-1', 'offset=1.5', `query=${'q'.repeat(257)}`, 'limit=1&limit=2']) {
+        for (const qs of ['limit=0', 'limit=501', 'limit=x', 'offset=-1', 'offset=1.5', `query=${'q'.repeat(257)}`, 'limit=1&limit=2', 'offset=', 'limit=0x2', 'limit=1e2', 'offset=%207']) {
           expect((await api.get(`/api/accounts?${qs}`, { headers: API })).status, qs).to.equal(400);
         }
       });

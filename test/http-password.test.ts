@@ -101,6 +101,13 @@ describe('HTTP password users and the token lifecycle', () => {
         .to.deep.equal({ error: 'invalid_request', message: 'The request body is not valid JSON.' });
       expect((await api.post('/api/login', undefined, { raw: 'username=a', headers: { 'content-type': 'text/plain' } })).body)
         .to.deep.equal({ error: 'unsupported_media_type', message: 'Send the body as application/json.' });
+      const json = { 'content-type': 'application/json' };
+      const encoded = await api.post('/api/login', undefined, { raw: '{}', headers: { ...json, 'content-encoding': 'compress' } });
+      expect([encoded.status, encoded.body.error]).to.deep.equal([415, 'unsupported_media_type']);
+      expect((await api.post('/api/login', undefined, { raw: '{}', headers: { ...json, 'content-encoding': 'gzip' } })).body)
+        .to.deep.equal({ error: 'invalid_request', message: 'The request body could not be decompressed as its Content-Encoding says.' });
+      expect((await api.post('/api/login', undefined, { raw: '{"__proto__": {"admin": true}}', headers: json })).body)
+        .to.deep.equal({ error: 'invalid_request', message: 'The request body must not hold a __proto__ key.' });
     });
   });
 

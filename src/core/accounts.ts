@@ -214,8 +214,8 @@ export class AccountService {
 
   /** A page of accounts, and how many match. */
   async list(query: { offset?: unknown; limit?: unknown; query?: unknown }): Promise<{ accounts: AccountRecord[]; total: number; offset: number; limit: number }> {
-    const offset = query.offset === undefined ? 0 : Number(query.offset);
-    const limit = query.limit === undefined ? 100 : Number(query.limit);
+    const offset = query.offset === undefined ? 0 : wholeNumber(query.offset);
+    const limit = query.limit === undefined ? 100 : wholeNumber(query.limit);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new AuthError('invalid_request', 'offset must be a whole number, 0 or more.');
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > ACCOUNT_PAGE_MAX) throw new AuthError('invalid_request', `limit must be 1 to ${ACCOUNT_PAGE_MAX}.`);
     if (query.query !== undefined && (typeof query.query !== 'string' || query.query.length > ACCOUNT_QUERY_MAX || hasControlCharacter(query.query))) {
@@ -389,6 +389,12 @@ export class AccountService {
 }
 
 const linkKey = (accountId: string, pubkey: string) => `link:${accountId}:${pubkey}`;
+
+/** A whole number given as a number or as decimal digits ("", "0x2", "1e3" and " 7" are not); NaN otherwise. */
+function wholeNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  return typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+}
 
 function isPublicKey(id: string): boolean {
   try {

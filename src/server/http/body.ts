@@ -17,8 +17,15 @@ function bodyParserFor(types: BodyType[], limitBytes: number) {
     jsonLimit: String(limitBytes),
     formLimit: String(limitBytes),
     strict: true,
-    onerror: (err: Error & { status?: number }) => {
+    onerror: (err: Error & { status?: number; code?: string }) => {
       if (err.status === 413) throw new AuthError('payload_too_large', `The request body is larger than ${limitBytes} bytes.`);
+      if (err.status === 415) throw new AuthError('unsupported_media_type', 'Send the body with no Content-Encoding, or gzip, deflate or br.');
+      // zlib's codes (Z_DATA_ERROR, ...) and Brotli's failure: the body is not what its Content-Encoding says.
+      if (err.code?.startsWith('Z_') || err.message === 'Decompression failed') {
+        throw new AuthError('invalid_request', 'The request body could not be decompressed as its Content-Encoding says.');
+      }
+      // @hapi/bourne refuses prototype pollution: valid JSON that no route accepts.
+      if (err.message.includes('forbidden prototype property')) throw new AuthError('invalid_request', 'The request body must not hold a __proto__ key.');
       throw new AuthError('invalid_request', 'The request body is not valid JSON.');
     },
   });

@@ -32,7 +32,10 @@ function single(value: string | string[] | undefined, name: string): string | un
 export function accountRoutes(router: Router, core: Core, config: Config): void {
   const apiPair = requireApiPair(core);
   router.post('/api/accounts', apiPair, jsonBody(config.bodyLimitBytes), async function createAccount(ctx) {
-    const body = ctx.request.body === undefined || Object.keys(ctx.request.body as object).length === 0 ? {} : only(bodyOf(ctx), CREATE_FIELDS);
+    // No body, or {}: an account with a generated id. Anything else must be an object of known fields.
+    const raw = ctx.request.body as unknown;
+    const empty = raw === undefined || (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && Object.keys(raw).length === 0);
+    const body = empty ? {} : only(bodyOf(ctx), CREATE_FIELDS);
     const account = await core.accounts.create(body);
     ctx.status = 201;
     ctx.body = { id: account.id };
