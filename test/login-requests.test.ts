@@ -127,6 +127,13 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
       expect([refused.status, refused.body.error]).to.deep.equal([403, 'forbidden']);
     }
     expect((await complete(request, 'plain_user')).status).to.equal(200);
+
+    // A password login's start is known to the millisecond: one made 500 ms before the request is older.
+    const justBefore = await loginNow('plain_user');
+    clock.advance(500);
+    const next = await admin.requestLogin({ postLoginURL: `${APP}/{token}` });
+    const early = await other.post(`/api/login-requests/${pageOf(next)}/complete`, undefined, { headers: bearer(justBefore) });
+    expect([early.status, early.body.error]).to.deep.equal([403, 'forbidden']);
   });
 
   it('checks required roles: any of them by default, all with requireAllRoles, and superuser passes every requirement', async () => {

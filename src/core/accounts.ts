@@ -234,10 +234,11 @@ export class AccountService {
    * at or after that time (ms), not a copy of an older one.
    */
   async ofToken(token: unknown, options: { login?: boolean; loggedInSince?: number } = {}): Promise<AccountRecord> {
-    const { claims, startedAt } = await this.options.tokens.loginOf(token);
+    const { claims, startedAt, precisionMs } = await this.options.tokens.loginOf(token);
     if (options.login && claims.amr === undefined) throw new AuthError('forbidden', 'A provisioned token cannot change its account; log in.');
-    // Whole seconds in a keypair token: a login in the same second as `loggedInSince` counts.
-    if (options.loggedInSince !== undefined && startedAt + 1000 <= options.loggedInSince) {
+    // A password login's start is known to the millisecond; a keypair login's only to the
+    // second (its token's iat), so one in the same second as `loggedInSince` counts.
+    if (options.loggedInSince !== undefined && startedAt + precisionMs <= options.loggedInSince) {
       throw new AuthError('forbidden', 'Log in again: this needs a login made for it, not an earlier one.');
     }
     const account = await this.options.store.getAccount(claims.sub);

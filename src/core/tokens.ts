@@ -228,12 +228,12 @@ export class TokenService {
 
   /**
    * A live access token's claims and when the login it descends from began (ms): its stored
-   * session's start, or for a keypair login its first token's issue (every copy keeps that
-   * token's exp, which is its iat + TOKEN_TTL).
+   * session's start, to the millisecond, or for a keypair login its first token's issue, to
+   * the second (every copy keeps that token's exp, which is its iat + TOKEN_TTL).
    */
-  async loginOf(token: unknown): Promise<{ claims: TokenClaims; startedAt: number }> {
+  async loginOf(token: unknown): Promise<{ claims: TokenClaims; startedAt: number; precisionMs: 1 | 1000 }> {
     const { claims, session } = await this.verifyLive(token);
-    return { claims, startedAt: session ? session.createdAt : (claims.exp - this.options.tokenTtl) * 1000 };
+    return session ? { claims, startedAt: session.createdAt, precisionMs: 1 } : { claims, startedAt: (claims.exp - this.options.tokenTtl) * 1000, precisionMs: 1000 };
   }
 
   /** RFC 7662: {active:false} for anything that is not a live token of ours. */
