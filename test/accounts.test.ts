@@ -494,6 +494,17 @@ for (const backend of BACKENDS) {
         expect((await api.get(`/api/accounts?query=${otherKey}`, { headers: API })).body.total, 'no second account for the key').to.equal(1);
         await api.request('PATCH', `/api/accounts/${otherKey}`, { disabled: true }, { headers: API });
         expect(await introspect(second.body.token), 'disabling the key\'s account ends the provisioned token').to.deep.equal({ active: false });
+
+        // A key unlinked from the account whose id it is: that account is no longer the key's.
+        const dropped = PrivateKey.fromRandom();
+        const droppedKey = dropped.public.toString();
+        expect((await api.post('/api/accounts', { id: droppedKey, username: 'rs_dropper', password: PASSWORD }, { headers: API })).status).to.equal(201);
+        const owner = (await api.post('/api/login', { username: 'rs_dropper', password: PASSWORD })).body.userAuth.token as string;
+        expect((await api.request('DELETE', `/api/me/keys/${droppedKey}`, undefined, { headers: bearer(owner) })).status).to.be.oneOf([200, 204]);
+        const third = await api.post('/api/provision', { user: droppedKey, resources: [] }, { headers: API });
+        const thirdSub = decodeJwt(third.body.token).sub;
+        expect([third.status, third.body.user === thirdSub, thirdSub === droppedKey]).to.deep.equal([200, true, false]);
+        expect(decodeJwt((await keypairLogin(dropped, kg.wsUrl)).token!).sub, 'the key\'s login and its provisioned tokens share one account').to.equal(thirdSub);
       });
 
       it('refuses a disabled account with 403, and a provisioned token ends with its account', async () => {

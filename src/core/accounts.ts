@@ -257,13 +257,45 @@ export class AccountService {
    */
   async ofProvenKey(pubkey: string): Promise<AccountRecord> {
     // The caller has just found no account for the key; one made meanwhile is found on conflict.
+    return this.createForKey(pubkey, 'keypair login', this.now());
+  }
+
+  /**
+   * The account of an app's own user id, created if missing (provisioning). A user id that is
+   * some account's username resolves to that account only by id. A public key string names the
+   * key's own account: the one it is linked to now, or a new one that holds it, made as the
+   * key's first login would make it, so that the key's logins and the tokens provisioned for
+   * it share one account and one `sub` (never an account whose id is the key but that no longer
+   * holds it).
+   */
+  async ofAppUser(id: unknown): Promise<AccountRecord> {
+    const userId = validateAccountId(id);
+    const { store } = this.options;
+    if (isPublicKey(userId)) return await store.getAccountByKey(userId) ?? this.createForKey(userId, 'provision', null);
+    const existing = await store.getAccount(userId);
+    if (existing) return existing;
+    const account: AccountRecord = { id: userId, username: null, passwordHash: null, publicKeys: [], roles: [], disabled: false, createdAt: this.now(), lastLoginAt: null };
+    try {
+      await store.createAccount(account);
+      this.changed({ id: userId, change: 'created', by: 'provision' });
+      return account;
+    } catch (err) {
+      if (!(err instanceof StoreError) || err.code !== 'conflict') throw err;
+      const winner = await store.getAccount(userId);
+      if (!winner) throw err;
+      return winner;
+    }
+  }
+
+  /** A new account holding a key: its id the key, or a UUID when that id is taken; the key's account if it was linked meanwhile. */
+  private async createForKey(pubkey: string, by: string, lastLoginAt: number | null): Promise<AccountRecord> {
     const { store } = this.options;
     const at = this.now();
     for (const id of [pubkey, randomUUID()]) {
-      const account: AccountRecord = { id, username: null, passwordHash: null, publicKeys: [pubkey], roles: [], disabled: false, createdAt: at, lastLoginAt: at };
+      const account: AccountRecord = { id, username: null, passwordHash: null, publicKeys: [pubkey], roles: [], disabled: false, createdAt: at, lastLoginAt };
       try {
         await store.createAccount(account);
-        this.changed({ id, change: 'created', by: 'keypair login' });
+        this.changed({ id, change: 'created', by });
         return account;
       } catch (err) {
         if (!(err instanceof StoreError) || err.code !== 'conflict') throw err;
@@ -273,35 +305,6 @@ export class AccountService {
       }
     }
     throw new AuthError('server_error', 'Could not create an account for the key.');
-  }
-
-  /**
-   * The account of an app's own user id, created if missing (provisioning). A user id that is
-   * some account's username resolves to that account only by id. A public key string names the
-   * key's own account: the one it is linked to, or a new one whose id is the key and that holds
-   * it (as the key's first login would make it), so that the key's logins and the tokens
-   * provisioned for it share one account and one `sub`.
-   */
-  async ofAppUser(id: unknown): Promise<AccountRecord> {
-    const userId = validateAccountId(id);
-    const { store } = this.options;
-    const existing = await store.getAccount(userId);
-    if (existing) return existing;
-    const key = isPublicKey(userId) ? userId : undefined;
-    const linked = key === undefined ? undefined : await store.getAccountByKey(key);
-    if (linked) return linked;
-    const account: AccountRecord = { id: userId, username: null, passwordHash: null, publicKeys: key === undefined ? [] : [key], roles: [], disabled: false, createdAt: this.now(), lastLoginAt: null };
-    try {
-      await store.createAccount(account);
-      this.changed({ id: userId, change: 'created', by: 'provision' });
-      return account;
-    } catch (err) {
-      if (!(err instanceof StoreError) || err.code !== 'conflict') throw err;
-      // Made meanwhile: under this id, or (a key) linked by its first login.
-      const winner = await store.getAccount(userId) ?? (key === undefined ? undefined : await store.getAccountByKey(key));
-      if (!winner) throw err;
-      return winner;
-    }
   }
 
   private changed(event: AccountChangedEvent): void {
