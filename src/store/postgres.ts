@@ -232,8 +232,18 @@ export class PostgresStore implements RecordStore {
     )) > 0;
   }
 
-  async unlinkKey(id: string, pubkey: string): Promise<boolean> {
-    return (await this.count('DELETE FROM account_keys WHERE pubkey = $1 AND account_id = $2', [pubkey, id])) > 0;
+  async unlinkKey(id: string, pubkey: string): Promise<'unlinked' | 'not_linked' | 'last_credential'> {
+    return this.transaction(async (client) => {
+      // The account's row lock makes concurrent unlinks of its keys wait for each other, so the
+      // last one sees what the others left.
+      const [account] = await this.rows('SELECT password_hash FROM accounts WHERE id = $1 FOR UPDATE', [id], client);
+      if (!account) return 'not_linked';
+      const keys = (await this.rows('SELECT pubkey FROM account_keys WHERE account_id = $1', [id], client)).map((r) => r.pubkey as string);
+      if (!keys.includes(pubkey)) return 'not_linked';
+      if (keys.length === 1 && account.password_hash === null) return 'last_credential';
+      await this.count('DELETE FROM account_keys WHERE pubkey = $1 AND account_id = $2', [pubkey, id], client);
+      return 'unlinked';
+    });
   }
 
   async listAccounts({ offset, limit, prefix = '' }: AccountQuery): Promise<AccountRecord[]> {

@@ -240,8 +240,12 @@ export interface RecordStore {
    * is linked to any account (this one included).
    */
   linkKey(id: string, pubkey: string, at: number): Promise<boolean>;
-  /** Unlinks a key from an account; false when it was not linked to it. */
-  unlinkKey(id: string, pubkey: string): Promise<boolean>;
+  /**
+   * Unlinks a key from an account, atomically unless the account keeps a way to log in (another
+   * key or a password): 'last_credential' then, and 'not_linked' when it was not linked to it.
+   * Of concurrent unlinks of an account's keys, at most all but its last succeed.
+   */
+  unlinkKey(id: string, pubkey: string): Promise<'unlinked' | 'not_linked' | 'last_credential'>;
   /** Accounts ordered by id, `limit` at most, after skipping `offset`. */
   listAccounts(query: AccountQuery): Promise<AccountRecord[]>;
   countAccounts(query?: Pick<AccountQuery, 'prefix'>): Promise<number>;

@@ -294,8 +294,15 @@ export class SqliteStore implements RecordStore {
     }).immediate();
   }
 
-  async unlinkKey(id: string, pubkey: string): Promise<boolean> {
-    return this.changes('DELETE FROM account_keys WHERE pubkey = ? AND account_id = ?', pubkey, id) > 0;
+  async unlinkKey(id: string, pubkey: string): Promise<'unlinked' | 'not_linked' | 'last_credential'> {
+    return this.db.transaction(() => {
+      const keys = (this.sql('SELECT pubkey FROM account_keys WHERE account_id = ?').all(id) as { pubkey: string }[]).map((r) => r.pubkey);
+      if (!keys.includes(pubkey)) return 'not_linked';
+      const account = this.sql('SELECT password_hash FROM accounts WHERE id = ?').get(id) as { password_hash: string | null } | undefined;
+      if (keys.length === 1 && !account?.password_hash) return 'last_credential';
+      this.changes('DELETE FROM account_keys WHERE pubkey = ? AND account_id = ?', pubkey, id);
+      return 'unlinked';
+    })();
   }
 
   async listAccounts({ offset, limit, prefix = '' }: AccountQuery): Promise<AccountRecord[]> {

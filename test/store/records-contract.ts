@@ -198,9 +198,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await expectDuplicate(store.linkKey('u1', 'bpub1', 4000));
         expect(await store.linkKey('nobody', 'bother', 4000)).to.equal(false);
         expect(await store.getAccountByKey('bother')).to.equal(undefined);
-        expect(await store.unlinkKey('bpub1', 'bnew')).to.equal(false);
-        expect(await store.unlinkKey('u1', 'bnew')).to.equal(true);
-        expect(await store.unlinkKey('u1', 'bnew')).to.equal(false);
+        expect(await store.unlinkKey('bpub1', 'bnew')).to.equal('not_linked');
+        expect(await store.unlinkKey('nobody', 'bnew')).to.equal('not_linked');
+        expect(await store.unlinkKey('u1', 'bnew')).to.equal('unlinked');
+        expect(await store.unlinkKey('u1', 'bnew')).to.equal('not_linked');
+        expect(await store.unlinkKey('u1', 'bnew2'), 'a password is left').to.equal('unlinked');
+        expect(await store.unlinkKey('bpub1', 'bpub1'), 'the only way to log in').to.equal('last_credential');
+        expect((await store.getAccount('bpub1'))!.publicKeys).to.deep.equal(['bpub1']);
         expect(await store.linkKey('bpub1', 'bnew', 5000)).to.equal(true);
         expect((await store.getAccountByKey('bnew'))!.id).to.equal('bpub1');
       });
@@ -210,6 +214,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.linkKey(`a${i % 5}`, 'bcontested', 1000 + i)));
         expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
         expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof StoreError)).to.equal(true);
+      });
+
+      it('never lets concurrent unlinks take an account\'s last way to log in', async () => {
+        for (let i = 0; i < 5; i++) {
+          await store.createAccount(keyAccount(`two${i}`, [`bk${i}a`, `bk${i}b`]));
+          const outcomes = await Promise.all([store.unlinkKey(`two${i}`, `bk${i}a`), store.unlinkKey(`two${i}`, `bk${i}b`)]);
+          expect(outcomes.sort()).to.deep.equal(['last_credential', 'unlinked']);
+          expect((await store.getAccount(`two${i}`))!.publicKeys).to.have.length(1);
+        }
       });
 
       it('deletes an account with its key links', async () => {
