@@ -64,6 +64,9 @@ function translate(err: unknown): unknown {
   return err;
 }
 
+/** The advisory lock key audit appends take turns under (any constant of keygate's own). */
+const AUDIT_APPEND_LOCK = 0x6b6761756469;
+
 export class PostgresStore implements RecordStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
@@ -365,13 +368,19 @@ export class PostgresStore implements RecordStore {
 
   async appendAudit(events: readonly AuditEvent[]): Promise<void> {
     if (events.length === 0) return;
-    // One statement, one commit: the rows take ids in the order given.
+    // One statement: the rows take ids in the order given. Appends take turns (a lock held to
+    // their commit), so ids become visible in the order they were taken: a reader paging with
+    // afterId never passes an id whose batch has not committed yet (several instances append).
     const columns = 7;
     const values = events.map((_, i) => `(${Array.from({ length: columns }, (__, j) => `$${i * columns + j + 1}`).join(', ')})`).join(', ');
-    await this.count(
-      `INSERT INTO audit_events (at, type, subject, address, door, code, detail) VALUES ${values}`,
-      events.flatMap((e) => [e.at, e.type, e.subject, e.address, e.door, e.code, JSON.stringify(e.detail)]),
-    );
+    await this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_APPEND_LOCK]);
+      await this.count(
+        `INSERT INTO audit_events (at, type, subject, address, door, code, detail) VALUES ${values}`,
+        events.flatMap((e) => [e.at, e.type, e.subject, e.address, e.door, e.code, JSON.stringify(e.detail)]),
+        client,
+      );
+    });
   }
 
   async queryAudit({ subject, type, since, afterId, limit }: AuditQuery): Promise<AuditRecord[]> {

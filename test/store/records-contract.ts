@@ -273,6 +273,32 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendAudit([event(i, 'x', `s${i}`), event(i, 'y', `s${i}`)])));
         expect(await store.queryAudit({ limit: 100 })).to.have.length(40);
       });
+
+      it('never lets a reader paging with afterId skip an event that concurrent writers commit', async () => {
+        const writers = 4;
+        const batches = 15;
+        const size = 200;
+        let writing = true;
+        const seen: number[] = [];
+        let after = 0;
+        const readPage = async () => {
+          const page = await store.queryAudit({ afterId: after, limit: 1000 });
+          for (const e of page) seen.push(e.id);
+          if (page.length > 0) after = page[page.length - 1]!.id;
+          return page.length;
+        };
+        const reader = (async () => {
+          while (writing) await readPage();
+          while (await readPage() > 0);
+        })();
+        await Promise.all(Array.from({ length: writers }, async (_, w) => {
+          for (let b = 0; b < batches; b++) await store.appendAudit(Array.from({ length: size }, (__, i) => event(b * size + i, 'page', `w${w}`)));
+        }));
+        writing = false;
+        await reader;
+        expect(seen.length, 'every event read once').to.equal(writers * batches * size);
+        expect(new Set(seen).size).to.equal(seen.length);
+      });
     });
 
     describe('sessions and refresh tokens', () => {
