@@ -5,6 +5,7 @@
  * proof of possession.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { wholeNumber } from './query-params.js';
 import { AuthError, StoreError } from '../errors.js';
 import { keySubject, type AccountRecord, type RecordStore } from '../store/records.js';
 import type { StateStore } from '../store/state.js';
@@ -395,12 +396,6 @@ export class AccountService {
 }
 
 const linkKey = (accountId: string, pubkey: string) => `link:${accountId}:${pubkey}`;
-
-/** A whole number given as a number or as decimal digits ("", "0x2", "1e3" and " 7" are not); NaN otherwise. */
-function wholeNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  return typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
-}
 
 function isPublicKey(id: string): boolean {
   try {

@@ -7,6 +7,7 @@
  * counted (`dropped`, a metric) and logged. No secret, password or token is ever recorded:
  * events are built from the core's events field by field.
  */
+import { isoTime, wholeNumber } from './query-params.js';
 import { AuthError } from '../errors.js';
 import type { AuditEvent, AuditRecord, RecordStore } from '../store/records.js';
 import { BatchWriter } from './batch-writer.js';
@@ -107,11 +108,11 @@ export async function auditPage(store: RecordStore, query: { subject?: string; t
     if (value !== undefined && (value.length === 0 || value.length > 256)) throw new AuthError('invalid_request', `${name} must be 1 to 256 characters.`);
     return value;
   };
-  const since = query.since === undefined ? undefined : Date.parse(query.since);
-  if (since !== undefined && Number.isNaN(since)) throw new AuthError('invalid_request', 'since must be an ISO 8601 time.');
-  const after = query.after === undefined ? 0 : Number(query.after);
+  const since = query.since === undefined ? undefined : isoTime(query.since);
+  if (since !== undefined && Number.isNaN(since)) throw new AuthError('invalid_request', 'since must be an ISO 8601 date, or date and time with its zone (2026-11-22T10:00:00Z).');
+  const after = query.after === undefined ? 0 : wholeNumber(query.after);
   if (!Number.isSafeInteger(after) || after < 0) throw new AuthError('invalid_request', 'after must be the id of an audit event.');
-  const limit = query.limit === undefined ? 100 : Number(query.limit);
+  const limit = query.limit === undefined ? 100 : wholeNumber(query.limit);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) throw new AuthError('invalid_request', `limit must be 1 to ${AUDIT_PAGE_MAX}.`);
   const rows = await store.queryAudit({ subject: text(query.subject, 'subject'), type: text(query.type, 'type'), since, afterId: after, limit });
   return {
