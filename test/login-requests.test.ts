@@ -6,7 +6,12 @@ import { expect } from 'chai';
 import { PrivateKey } from '@textile/hub';
 import { KeygateAdmin, KeygateError } from '../src/client/admin.js';
 import { login as keypairLogin } from '../src/client/index.js';
-import { meetsRoles, validatePostLoginUrl } from '../src/core/login-requests.js';
+import { LoginRequests, meetsRoles, validatePostLoginUrl } from '../src/core/login-requests.js';
+import type { AccountService } from '../src/core/accounts.js';
+import { createEmitter } from '../src/core/events.js';
+import { AuthError } from '../src/errors.js';
+import { MemoryStateStore } from '../src/store/memory-state.js';
+import type { AccountRecord } from '../src/store/records.js';
 import { freshDatabase, postgres, redis, requireEngine } from './helpers/engines.js';
 import { basic, bearer, client, type ApiClient } from './helpers/http.js';
 import { startTestKeygate, TEST_API_KEY, TEST_API_SECRET, TestClock, type TestKeygate } from './helpers/keygate.js';
@@ -243,5 +248,22 @@ for (const setup of SETUPS) describe(`login requests (${setup.name})`, function 
     const details = await admin.getLoginDetails(token);
     expect(details).to.include({ userId: identity.public.toString(), username: null });
     expect(details.publicKeys).to.deep.equal([identity.public.toString()]);
+  });
+});
+
+describe('login requests across instances whose clocks differ', () => {
+  it('gives one first read even when the reading instance\'s clock is ahead of the completing one\'s', async () => {
+    let t = Date.now();
+    const state = new MemoryStateStore(() => t);
+    const account: AccountRecord = { id: 'skewed', username: 'skewed', passwordHash: null, publicKeys: [], roles: [], disabled: false, createdAt: t, lastLoginAt: null };
+    const accounts = { ofToken: async () => account, find: async () => account } as unknown as AccountService;
+    const instance = (skewMs: number) => new LoginRequests({ state, accounts, events: createEmitter(), redirectOrigins: [APP], ttlMs: 10_000, now: () => t + skewMs });
+    const [a, b] = [instance(0), instance(4000)];
+    const { token, pageId } = await a.create({ postLoginURL: `${APP}/{token}` });
+    await a.complete(pageId, 'a login');
+    expect((await b.details(token, false)).isDuplicateRequest).to.equal(false);
+    t += 7000; // past completedAt + LOGIN_REQUEST_TTL on b's clock, not on a's
+    const again = await a.details(token, false).catch((err: unknown) => err);
+    expect(again).to.be.instanceOf(AuthError).and.to.have.property('code', 'already_read');
   });
 });

@@ -173,7 +173,9 @@ export class LoginRequests {
     if (completion.completedAt + ttlMs <= this.options.now()) throw new AuthError('not_found', 'No such login request: it has expired or never existed.');
     const { request, userId } = completion;
     const account = await this.current(userId, request);
-    const first = await state.add(readKey(token), '1', Math.max(1, completion.completedAt + ttlMs - this.options.now()));
+    // The mark outlives the completion (a read needs both): an expiry counted from completedAt
+    // would mix two instances' clocks, and a mark gone early would make a second first read.
+    const first = await state.add(readKey(token), '1', ttlMs);
     if (!first && !allowDuplicateRequest) throw new AuthError('already_read', 'The details of this login were read already; ask with allowDuplicateRequest=true to read them again.');
     if (first) emitSafely(this.options.events, 'login_request', { stage: 'redeemed', userId }, this.options.onEventError);
     const { username, publicKeys, roles } = account;
