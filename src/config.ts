@@ -94,6 +94,13 @@ const secretText = (minLength: number): Parser<string> => (raw, name) => {
   return text(1024)(raw, name);
 };
 
+/** A bearer token's characters (RFC 6750's b64token), so that a client can send it at all. */
+const bearerSecret = (minLength: number): Parser<string> => (raw, name) => {
+  const value = secretText(minLength)(raw, name);
+  if (!/^[\w\-.~+/]+=*$/.test(value)) throw new ConfigError(name, 'may hold only letters, digits and - . _ ~ + / (and = at the end): it is sent as a Bearer token');
+  return value;
+};
+
 const origins: Parser<string[]> = (raw, name) =>
   raw.split(',').map((s) => s.trim()).filter(Boolean).map((o) => origin(o, name));
 
@@ -114,7 +121,7 @@ export const CONFIG_VARIABLES = {
   redisPrefix: variable('REDIS_PREFIX', 'keygate:', 'Prefix of every Redis key and channel keygate uses.', text(64)),
   storeTimeoutMs: variable('STORE_TIMEOUT_MS', '2000', 'Limit: longest wait for PostgreSQL or Redis (a connection or one command) before a request fails with 503 store_unavailable.', int(100, 60_000)),
   auditRetentionDays: variable('AUDIT_RETENTION_DAYS', '90', 'Limit: audit events older than this many days are purged (hourly).', int(1, 3650)),
-  metricsToken: variable('METRICS_TOKEN', undefined, 'Serves GET /metrics (Prometheus) to `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters). Unset: /metrics is not served on the main port. Secret.', secretText(16), true),
+  metricsToken: variable('METRICS_TOKEN', undefined, 'Serves GET /metrics (Prometheus) to `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters: letters, digits and - . _ ~ + /). Unset: /metrics is not served on the main port. Secret.', bearerSecret(16), true),
   metricsPort: variable('METRICS_PORT', undefined, 'Serves GET /metrics without a token on this separate port (on HOST; 0 picks a free one): keep it off the public network.', int(0, 65535)),
   signingKeySecret: variable('SIGNING_KEY_SECRET', undefined, 'Encrypts the signing keys at rest (AES-256-GCM). Required with DATABASE_URL or NODE_ENV=production; in development on SQLite one is generated into DATA_DIR. Secret.', secretText(32), true),
   issuer: variable('ISSUER', 'keygate', 'The `iss` claim of every token.', text(512)),

@@ -44,6 +44,7 @@ describe('configuration', () => {
     [{ ALLOWED_ORIGINS: 'https://a.example.com/path' }, 'ALLOWED_ORIGINS', 'not a bare origin (http[s]://host[:port]): "https://a.example.com/path"'],
     [{ ALLOWED_ORIGINS: 'not a url' }, 'ALLOWED_ORIGINS', 'not an origin: "not a url"'],
     [{ USER_API_KEY: 'has space' }, 'USER_API_KEY', 'must not contain whitespace or control characters'],
+    [{ METRICS_TOKEN: 'scrape-me-please!' }, 'METRICS_TOKEN', 'may hold only letters, digits and - . _ ~ + / (and = at the end): it is sent as a Bearer token'],
   ] as const) {
     it(`names ${variable} when it is bad (${JSON.stringify(env)})`, () => {
       const err = configError(env);
