@@ -11,7 +11,7 @@ import { newSigningKey } from '../src/core/signing-keys.js';
 import { DEV_SIGNING_SECRET_FILE, resolveSigningKeySecret } from '../src/credentials.js';
 import { startKeygate } from '../src/keygate.js';
 import { createLogger } from '../src/log.js';
-import { startTestKeygate, tempDir } from './helpers/keygate.js';
+import { startTestKeygate, tempDir, TestClock } from './helpers/keygate.js';
 
 const SECRET = 'a-signing-key-secret-of-at-least-32-chars';
 const OTHER_API_SECRET = 'bmfrggzdfmztwq2lknnwg23tnmqxgzlumfrggzdfmztwq2lknnwg23tnm';
@@ -68,6 +68,23 @@ describe('signing keys at rest', () => {
     const err = await startKeygate(config, createLogger('silent')).then(() => undefined, (e: unknown) => e);
     expect((err as Error).message).to.match(/^SIGNING_KEY_SECRET does not open signing key /);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a retired key published for the longest token lifetime plus KEY_RELOAD_MS, while another instance may still sign with it', async () => {
+    const clock = new TestClock();
+    const kg = await startTestKeygate({ TOKEN_TTL: '60', PROVISION_TTL: '90', KEY_RELOAD_MS: '30000' }, undefined, { now: clock.now });
+    try {
+      const kids = async () => ((await (await fetch(`${kg.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      const [old] = await kids();
+      clock.advance(1_000);
+      const fresh = await kg.core.keys.rotate();
+      clock.advance(90_000 + 29_000); // an instance that reloads only now may have signed with `old` until a moment ago
+      expect(await kids()).to.deep.equal([fresh, old]);
+      clock.advance(2_000);
+      expect(await kids()).to.deep.equal([fresh]);
+    } finally {
+      await kg.stop();
+    }
   });
 
   it('requires SIGNING_KEY_SECRET with DATABASE_URL or in production; generates an owner-only one for development on SQLite', () => {

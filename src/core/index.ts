@@ -77,7 +77,7 @@ export class Core {
     this.store = store;
     this.state = state;
     // A retired key stays published for as long as any token it signed can live.
-    this.keys = new KeyRing(store, new KeySealer(options.signingKeySecret), Math.max(config.tokenTtl, config.provisionTtl) * 1000, now);
+    this.keys = new KeyRing(store, new KeySealer(options.signingKeySecret), Math.max(config.tokenTtl, config.provisionTtl) * 1000 + config.keyReloadMs, now);
     this.provisioner = new Provisioner({
       keys: this.keys, events: this.events, apiKey: options.apiKey, apiSecret: options.apiSecret,
       issuer: config.issuer, tokenTtl: config.tokenTtl, now, onEventError,

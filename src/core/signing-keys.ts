@@ -43,13 +43,14 @@ export class KeyRing {
   private keys: LoadedKey[] = [];
 
   /**
-   * @param maxTokenLifetimeMs how long a token can live: a retired key stays published
-   *   that long after it stopped signing.
+   * @param publishedAfterRetirementMs how long a retired key stays published (and kept): the
+   *   longest token lifetime, plus the time another instance may go on signing with it before
+   *   it reloads (KEY_RELOAD_MS), so that every token a key signed verifies until it expires.
    */
   constructor(
     private readonly store: RecordStore,
     private readonly sealer: KeySealer,
-    private readonly maxTokenLifetimeMs: number,
+    private readonly publishedAfterRetirementMs: number,
     private readonly now: () => number = () => Date.now(),
   ) {}
 
@@ -106,7 +107,7 @@ export class KeyRing {
   }
 
   private published(): LoadedKey[] {
-    const cutoff = this.now() - this.maxTokenLifetimeMs;
+    const cutoff = this.now() - this.publishedAfterRetirementMs;
     return this.keys.filter((k) => k.retiredAt === null || k.retiredAt > cutoff);
   }
 
@@ -124,7 +125,7 @@ export class KeyRing {
     const record = await this.newKey(now);
     await this.store.rotateSigningKey(record, now);
     for (const k of await this.store.listSigningKeys()) {
-      if (k.retiredAt !== null && k.retiredAt <= now - this.maxTokenLifetimeMs) await this.store.deleteSigningKey(k.kid);
+      if (k.retiredAt !== null && k.retiredAt <= now - this.publishedAfterRetirementMs) await this.store.deleteSigningKey(k.kid);
     }
     await this.reload();
     return record.kid;
