@@ -76,7 +76,8 @@ export class Core {
     this.apiPair = apiPairMatcher(options.apiKey, options.apiSecret);
     this.store = store;
     this.state = state;
-    // A retired key stays published for as long as any token it signed can live.
+    // A retired key stays published for as long as any token it signed can live, counting the
+    // KEY_RELOAD_MS during which an instance that has not reloaded may still sign with it.
     this.keys = new KeyRing(store, new KeySealer(options.signingKeySecret), Math.max(config.tokenTtl, config.provisionTtl) * 1000 + config.keyReloadMs, now);
     this.provisioner = new Provisioner({
       keys: this.keys, events: this.events, apiKey: options.apiKey, apiSecret: options.apiSecret,
