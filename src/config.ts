@@ -94,10 +94,13 @@ const secretText = (minLength: number): Parser<string> => (raw, name) => {
   return text(1024)(raw, name);
 };
 
-/** A bearer token's characters (RFC 6750's b64token), so that a client can send it at all. */
+/** RFC 6750 b64token: the characters of a Bearer credential (the server reads Bearer headers with it). */
+export const B64TOKEN = /^[\w\-.~+/]+=*$/;
+
+/** A secret sent as a Bearer token: only b64token characters, so that a client can send it at all. */
 const bearerSecret = (minLength: number): Parser<string> => (raw, name) => {
   const value = secretText(minLength)(raw, name);
-  if (!/^[\w\-.~+/]+=*$/.test(value)) throw new ConfigError(name, 'may hold only letters, digits and - . _ ~ + / (and = at the end): it is sent as a Bearer token');
+  if (!B64TOKEN.test(value)) throw new ConfigError(name, 'may hold only letters, digits and - . _ ~ + / (and = at the end): it is sent as a Bearer token');
   return value;
 };
 

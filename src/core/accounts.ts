@@ -382,13 +382,10 @@ export class AccountService {
    */
   async unlink(account: AccountRecord, pubkey: unknown): Promise<AccountRecord> {
     if (typeof pubkey !== 'string') throw new AuthError('invalid_pubkey');
-    if (!account.publicKeys.includes(pubkey)) throw new AuthError('not_found', 'That key is not linked to this account.');
-    const lastCredential = () => new AuthError('last_credential', 'This is the account\'s only way to log in; it cannot be unlinked.');
-    if (account.publicKeys.length === 1 && account.passwordHash === null) throw lastCredential();
-    // Checked again where it is done: concurrent unlinks of its keys cannot leave it none.
+    // The store checks both where it unlinks, so concurrent unlinks of its keys cannot leave it none.
     const outcome = await this.options.store.unlinkKey(account.id, pubkey);
-    if (outcome === 'last_credential') throw lastCredential();
     if (outcome === 'not_linked') throw new AuthError('not_found', 'That key is not linked to this account.');
+    if (outcome === 'last_credential') throw new AuthError('last_credential', 'This is the account\'s only way to log in; it cannot be unlinked.');
     await this.options.tokens.revokeSubject(keySubject(pubkey), 'key unlinked');
     this.changed({ id: account.id, change: 'key_unlinked', pubkey });
     return { ...account, publicKeys: account.publicKeys.filter((k) => k !== pubkey) };

@@ -302,7 +302,7 @@ export class SqliteStore implements RecordStore {
       if (keys.length === 1 && !account?.password_hash) return 'last_credential';
       this.changes('DELETE FROM account_keys WHERE pubkey = ? AND account_id = ?', pubkey, id);
       return 'unlinked';
-    })();
+    }).immediate();
   }
 
   async listAccounts({ offset, limit, prefix = '' }: AccountQuery): Promise<AccountRecord[]> {

@@ -4,13 +4,12 @@
  */
 import type { Next, ParameterizedContext } from 'koa';
 import type { Core } from '../../core/index.js';
+import { B64TOKEN } from '../../config.js';
 import { AuthError } from '../../errors.js';
 
 /** Limit: the longest Authorization header looked at; longer ones are refused unread. */
 export const AUTHORIZATION_MAX = 8192;
 
-/** RFC 6750 b64token: the token characters of a Bearer credential. */
-const B64TOKEN = /^[\w\-.~+/]+=*$/;
 /** RFC 7617 credentials: standard base64. */
 const BASE64 = /^[a-z0-9+/]+={0,2}$/i;
 
